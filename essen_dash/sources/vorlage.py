@@ -1,0 +1,473 @@
+"""Read a council submission (Ratsvorlage) in the text format of 1846/2016 into tidy tables.
+
+The reader knows the *layout* of section 3.1 (city paragraph, one block per
+Stadtbezirk, the JobCenter table with its area list) and nothing of its
+figures: every number, date, name and source comes from the text. Text that
+does not fit the layout raises :class:`VorlageParseError` naming the line and
+what was expected there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from essen_dash.tables.schema import BEZIRK_IDS, TABLES
+
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("januar", "februar", "märz", "april", "mai", "juni", "juli", "august",
+         "september", "oktober", "november", "dezember"),
+        start=1,
+    )
+}
+
+#: Nationality adjectives (stem) as the text uses them, mapped to the country name.
+NATIONALITY_STEMS = {
+    "afghanisch": "Afghanistan", "albanisch": "Albanien", "bulgarisch": "Bulgarien",
+    "eritreisch": "Eritrea", "griechisch": "Griechenland", "irakisch": "Irak", "iranisch": "Iran",
+    "italienisch": "Italien", "kosovarisch": "Kosovo", "libanesisch": "Libanon",
+    "marokkanisch": "Marokko", "nigerianisch": "Nigeria", "polnisch": "Polen",
+    "rumänisch": "Rumänien", "russisch": "Russland", "serbisch": "Serbien", "spanisch": "Spanien",
+    "somalisch": "Somalia", "syrisch": "Syrien", "türkisch": "Türkei", "ukrainisch": "Ukraine",
+}
+
+NUM = r"\d[\d.]*"  # German integer with thousands dots
+DEC = r"\d+(?:,\d+)?"  # German decimal with comma
+DATE_DOTTED = r"(\d{2})\.(\d{2})\.(\d{4})"
+
+
+class VorlageParseError(ValueError):
+    """The text does not fit the submission's layout at a given line."""
+
+    def __init__(self, path: str, line_no: int | None, expected: str, found: str = ""):
+        self.path, self.line_no, self.expected, self.found = path, line_no, expected, found
+        where = f"Zeile {line_no}" if line_no else "Dokumentende"
+        detail = f"; gefunden: {found.strip()[:120]!r}" if found.strip() else ""
+        super().__init__(f"{path}, {where}: erwartet {expected}{detail}")
+
+
+@dataclass(frozen=True)
+class Line:
+    no: int
+    text: str
+
+
+def clean(text: str) -> str:
+    """Strip the markup the format carries (HTML bold, Markdown emphasis, escapes)."""
+    text = re.sub(r"</?b>", "", text)
+    text = text.replace("**", "").replace("\\*", "*").replace("\\_", "_")
+    # Leading tabs are kept: an empty first cell is part of a table's layout.
+    return text.rstrip().lstrip(" ")
+
+
+def to_int(s: str) -> int:
+    return int(s.replace(".", ""))
+
+
+def to_float(s: str) -> float:
+    return float(Decimal(s.replace(",", ".")))
+
+
+def dotted_date(m: re.Match[str]) -> date:
+    d, mth, y = (int(g) for g in m.groups()[:3])
+    return date(y, mth, d)
+
+
+class Reader:
+    """Walk the lines of one submission; every lookup failure names its line."""
+
+    def __init__(self, text: str, path: str):
+        self.path = path
+        self.lines = [Line(i, clean(t)) for i, t in enumerate(text.splitlines(), start=1)]
+
+    def fail(self, line: Line | None, expected: str) -> VorlageParseError:
+        return VorlageParseError(self.path, line.no if line else None, expected, line.text if line else "")
+
+    def find(self, pattern: str, expected: str, start: int = 0) -> tuple[int, re.Match[str]]:
+        """Return index and match of the first line from ``start`` matching ``pattern``."""
+        rx = re.compile(pattern)
+        for i in range(start, len(self.lines)):
+            m = rx.search(self.lines[i].text)
+            if m:
+                return i, m
+        raise self.fail(None, expected)
+
+    def section_before(self, i: int) -> str:
+        """Return the number of the nearest numbered heading above line index ``i``."""
+        for j in range(i, -1, -1):
+            m = re.match(r"^#+\s*(\d+(?:\.\d+)*)\.?\s", self.lines[j].text)
+            if m:
+                return m.group(1)
+        raise self.fail(self.lines[i], "eine nummerierte Abschnittsüberschrift ('### 3.1 …') davor")
+
+    def after(self, i: int) -> Iterator[tuple[int, Line]]:
+        for j in range(i + 1, len(self.lines)):
+            yield j, self.lines[j]
+
+    def next_nonempty(self, i: int, expected: str) -> tuple[int, Line]:
+        for j, line in self.after(i):
+            if line.text:
+                return j, line
+        raise self.fail(None, expected)
+
+
+# --- document header -------------------------------------------------------
+
+def read_document(r: Reader) -> dict:
+    i, _ = r.find(r"^lfd\. Nummer$", "die Kopfzeile 'lfd. Nummer'")
+    j, num = r.next_nonempty(i, "die laufende Nummer der Vorlage")
+    if not num.text.isdigit():
+        raise r.fail(num, "die laufende Nummer der Vorlage (Ziffern)")
+    i, _ = r.find(r"^Jahr$", "die Kopfzeile 'Jahr'", j)
+    j, year = r.next_nonempty(i, "das Jahr der Vorlage")
+    if not re.fullmatch(r"\d{4}", year.text):
+        raise r.fail(year, "das Jahr der Vorlage (vierstellig)")
+    i, _ = r.find(r"^Geschäftsbereich$", "die Kopfzeile 'Geschäftsbereich'", j)
+    j, gb = r.next_nonempty(i, "die Nummer des Geschäftsbereichs")
+    i, _ = r.find(r"^Betreff$", "die Kopfzeile 'Betreff'", j)
+    j, title = r.next_nonempty(i, "den Betreff der Vorlage")
+    _, m = r.find(r"^Datum:\s*" + DATE_DOTTED, "eine Zeile 'Datum: TT.MM.JJJJ'", j)
+    return {
+        "document_id": f"{num.text}/{year.text}",
+        "document_date": dotted_date(m),
+        "title": title.text,
+        "publisher": f"Stadt Essen, Geschäftsbereich {gb.text}",
+    }
+
+
+# --- city paragraph ------------------------------------------------------------
+
+CITY_TOTAL = re.compile(
+    rf"Zum Stand (\d{{1,2}})\.\s*(\w+)\s+(\d{{4}}) leben in Essen ({NUM}) Menschen, davon sind ({NUM}) bzw\. "
+    rf"({DEC})\s*% Nichtdeutsche"
+)
+#: "die türkische mit 14.948 (2,5 %)", "der syrischen Staatsangehörigkeit mit 8.228 (2,0 %)"
+NATIONALITY_WITH = re.compile(rf"(?:die|der)\s+(\w+?)(?:e|en)?\s+(?:Staatsangehörigkeit\s+)?mit\s+({NUM})\s*\(({DEC})\s*%\)")
+#: "aus dem Irak (4.452, 0,8 %)"
+NATIONALITY_FROM = re.compile(rf"aus\s+(?:dem\s+|der\s+|den\s+)?(\w+)\s*\(({NUM}),\s*({DEC})\s*%\)")
+#: "Die syrischen Staatsangehörigkeiten haben bereits einen Anteil von 9,2 % der Nichtdeutschen"
+NON_GERMAN_SHARE = re.compile(rf"(\w+?)(?:e|en)?\s+Staatsangehörigkeit(?:en)?\s+haben[^.]*?Anteil von ({DEC})\s*% der Nichtdeutschen")
+#: "(Türkei 16,7 %)" in a sentence about shares of the non-Germans
+NON_GERMAN_SHARE_ASIDE = re.compile(rf"\((\w+)\s+({DEC})\s*%\)")
+
+
+def country(word: str, line: Line, r: Reader) -> str:
+    """Return the country a nationality adjective or country name stands for."""
+    if word in NATIONALITY_STEMS.values():
+        return word
+    stem = word.lower()
+    for suffix in ("en", "e", ""):
+        if stem.endswith(suffix) and stem[: len(stem) - len(suffix)] in NATIONALITY_STEMS:
+            return NATIONALITY_STEMS[stem[: len(stem) - len(suffix)]]
+    raise r.fail(line, f"eine bekannte Staatsangehörigkeit statt {word!r}")
+
+
+def read_city(r: Reader) -> tuple[list[dict], int]:
+    i, m = r.find(CITY_TOTAL.pattern, "den Satz zur Gesamtbevölkerung ('Zum Stand … leben in Essen … Menschen …')")
+    day, month, year = m.group(1), m.group(2).lower(), m.group(3)
+    if month not in MONTHS:
+        raise r.fail(r.lines[i], "einen deutschen Monatsnamen im Stand-Datum")
+    stichtag = date(int(year), MONTHS[month], int(day))
+    rows = [
+        {"group_kind": "total", "group_name": "Gesamtbevölkerung", "nationality_rank": None,
+         "person_count": to_int(m.group(4)), "population_pct": None, "non_german_pct": None},
+        {"group_kind": "non_german", "group_name": "Nichtdeutsche", "nationality_rank": None,
+         "person_count": to_int(m.group(5)), "population_pct": to_float(m.group(6)), "non_german_pct": None},
+    ]
+    nationalities: dict[str, dict] = {}
+    shares: dict[str, float] = {}
+    for line in r.lines[i:]:
+        if line.text.startswith("#"):
+            break
+        for rx in (NATIONALITY_WITH, NATIONALITY_FROM):
+            for nm in rx.finditer(line.text):
+                name = country(nm.group(1), line, r)
+                nationalities[name] = {"person_count": to_int(nm.group(2)), "population_pct": to_float(nm.group(3))}
+        sm = NON_GERMAN_SHARE.search(line.text)
+        if sm:
+            shares[country(sm.group(1), line, r)] = to_float(sm.group(2))
+            for am in NON_GERMAN_SHARE_ASIDE.finditer(line.text[sm.end():]):
+                shares[country(am.group(1), line, r)] = to_float(am.group(2))
+    if not nationalities:
+        raise r.fail(r.lines[i], "Angaben zu den größten Staatsangehörigkeiten ('die … mit <Zahl> (<Anteil> %)')")
+    unknown = set(shares) - set(nationalities)
+    if unknown:
+        raise r.fail(r.lines[i], f"Anzahl und Anteil auch für {', '.join(sorted(unknown))}")
+    ranked = sorted(nationalities.items(), key=lambda kv: -kv[1]["person_count"])
+    for rank, (name, vals) in enumerate(ranked, start=1):
+        rows.append({"group_kind": "nationality", "group_name": name, "nationality_rank": rank,
+                     **vals, "non_german_pct": shares.get(name)})
+    for row in rows:
+        row["stichtag"] = stichtag
+    return rows, i
+
+
+# --- Stadtbezirk blocks ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RowRule:
+    """How one labelled row of a Bezirk block becomes columns."""
+
+    label: str  # regex for the label cell
+    value: str  # regex for the value cell
+    read: Callable[[re.Match[str], re.Match[str]], dict]
+    expected: str  # what the row looks like, for error messages
+
+
+BEZIRK_ROWS: tuple[RowRule, ...] = (
+    RowRule(r"^Gesamtbevölkerung$", rf"^({NUM})$",
+            lambda lm, vm: {"population_count": to_int(vm.group(1))}, "'Gesamtbevölkerung<TAB><Zahl>'"),
+    RowRule(r"^Anteil nichtdeutscher Bevölkerung$", rf"^({DEC})\s*%$",
+            lambda lm, vm: {"non_german_pct": to_float(vm.group(1))},
+            "'Anteil nichtdeutscher Bevölkerung<TAB><Anteil> %'"),
+    RowRule(r"^Anteil der wesentlichen (\d+) Herkunftsländer\*?$", rf"^({DEC})\s*%\s*\(({NUM})\)$",
+            lambda lm, vm: {"origin12_pct": to_float(vm.group(1)), "origin12_count": to_int(vm.group(2)),
+                            "_n_countries": int(lm.group(1))},
+            "'Anteil der wesentlichen <n> Herkunftsländer*<TAB><Anteil> % (<Zahl>)'"),
+    RowRule(r"^Besonders betroffene Stadtteile:\s*(.*?)\s*$", r"^$",
+            lambda lm, vm: {"_hotspots": lm.group(1)},
+            "'Besonders betroffene Stadtteile: <Name> (<Anteil> %), …' oder '… ./.'"),
+    RowRule(r"^Anteil Bulgarien/Rumänien an Nichtdeutschen$",
+            rf"^gesamt ({DEC})\s*%\s*\(({DEC})\s*%\s*\(({NUM})\)\s*bzw\.\s*({DEC})\s*%\s*\(({NUM})\)\)$",
+            lambda lm, vm: {"bg_ro_pct": to_float(vm.group(1)), "bg_pct": to_float(vm.group(2)),
+                            "bg_count": to_int(vm.group(3)), "ro_pct": to_float(vm.group(4)),
+                            "ro_count": to_int(vm.group(5))},
+            "'Anteil Bulgarien/Rumänien an Nichtdeutschen<TAB>gesamt <A> % (<B> % (<n>) bzw. <C> % (<m>))'"),
+    RowRule(r"^Anteil Projektwohnungen für Flüchtlinge$", rf"^({DEC})\s*%$",
+            lambda lm, vm: {"project_housing_pct": to_float(vm.group(1))},
+            "'Anteil Projektwohnungen für Flüchtlinge<TAB><Anteil> %'"),
+)
+
+BEZIRK_HEADING = re.compile(r"^#*\s*Bezirk\s+([IVX]+)\s*$")
+SOURCE_LINE = re.compile(r"^Quelle:\s*(.+?),\s*Stand\s+(\d{2}\.\d{2}\.\d{4})\s*$")
+NO_HOTSPOTS = {"./.", "-", "–", "keine"}
+HOTSPOT = re.compile(rf"([^,()]+?)\s*\(({DEC})\s*%\)")
+
+
+def source_line(m: re.Match[str]) -> tuple[str, date]:
+    return m.group(1).strip(), dotted_date(re.match(DATE_DOTTED, m.group(2)))
+
+
+def read_bezirk_row(r: Reader, line: Line) -> tuple[RowRule, dict]:
+    label, _, value = line.text.partition("\t")
+    label, value = label.strip(), value.strip()
+    for rule in BEZIRK_ROWS:
+        lm = re.match(rule.label, label)
+        if lm:
+            vm = re.match(rule.value, value)
+            if not vm:
+                raise r.fail(line, rule.expected)
+            return rule, rule.read(lm, vm)
+    raise r.fail(line, "eine Zeile der Bezirkstabelle, eine von: " + ", ".join(rule.expected for rule in BEZIRK_ROWS))
+
+
+def resolve_stadtteil(r: Reader, line: Line, name: str, register: pd.DataFrame) -> pd.Series:
+    hit = register[register["stadtteil_name"] == name]
+    if hit.empty:
+        raise r.fail(line, f"einen Stadtteil des amtlichen Verzeichnisses statt {name!r}")
+    return hit.iloc[0]
+
+
+def read_hotspots(r: Reader, line: Line, text: str, bezirk_id: str, register: pd.DataFrame) -> list[dict]:
+    if text in NO_HOTSPOTS:
+        return []
+    rows, pos = [], 0
+    for m in HOTSPOT.finditer(text):
+        if text[pos:m.start()].strip(" ,"):
+            break
+        st = resolve_stadtteil(r, line, m.group(1).strip(), register)
+        rows.append({"bezirk_id": bezirk_id, "stadtteil_nr": int(st["stadtteil_nr"]),
+                     "stadtteil_name": st["stadtteil_name"], "origin12_pct": to_float(m.group(2))})
+        pos = m.end()
+    if not rows or text[pos:].strip(" ,"):
+        raise r.fail(line, BEZIRK_ROWS[3].expected)
+    return rows
+
+
+def read_bezirke(r: Reader, start: int, register: pd.DataFrame) -> tuple[list[dict], list[dict], dict, int, int]:
+    """Read the Bezirk blocks and their source line; return rows, hotspots, source, n countries, end."""
+    first, _ = r.find(BEZIRK_HEADING.pattern, "eine Überschrift 'Bezirk <I…IX>'", start)
+    blocks: list[tuple[Line, dict, set[RowRule]]] = []
+    hotspots: list[dict] = []
+    end = None
+    for i in range(first, len(r.lines)):
+        line = r.lines[i]
+        hm = BEZIRK_HEADING.match(line.text)
+        if hm:
+            if hm.group(1) not in BEZIRK_IDS:
+                raise r.fail(line, "eine Bezirksnummer I bis IX")
+            bid = hm.group(1)
+            blocks.append((line, {"bezirk_id": bid, "bezirk_nr": BEZIRK_IDS.index(bid) + 1}, set()))
+        elif SOURCE_LINE.match(line.text):
+            end = i
+            break
+        elif line.text:
+            heading, row, seen = blocks[-1]
+            rule, values = read_bezirk_row(r, line)
+            if rule in seen:
+                raise r.fail(line, f"jede Zeile nur einmal je Bezirk ({rule.expected} steht doppelt)")
+            seen.add(rule)
+            text = values.pop("_hotspots", None)
+            if text is not None:
+                hotspots += read_hotspots(r, line, text, row["bezirk_id"], register)
+            row.update(values)
+    if end is None:
+        raise r.fail(None, "die Quellenzeile 'Quelle: <Fachbereich>, Stand TT.MM.JJJJ' nach den Bezirkstabellen")
+    for heading, row, seen in blocks:
+        missing = [rule.expected for rule in BEZIRK_ROWS if rule not in seen]
+        if missing:
+            raise r.fail(heading, f"im Block dieses Bezirks auch die Zeile {missing[0]}")
+    ids = [row["bezirk_id"] for _, row, _ in blocks]
+    if sorted(ids, key=BEZIRK_IDS.index) != list(BEZIRK_IDS) or len(ids) != len(set(ids)):
+        raise r.fail(r.lines[first], f"je einen Block für die Bezirke {', '.join(BEZIRK_IDS)} (gefunden: {', '.join(ids)})")
+    counts = {row.pop("_n_countries") for _, row, _ in blocks}
+    if len(counts) != 1:
+        raise r.fail(r.lines[first], "in jedem Bezirk dieselbe Zahl der wesentlichen Herkunftsländer")
+    publisher, stichtag = source_line(SOURCE_LINE.match(r.lines[end].text))
+    source = {"bezirke_source": publisher, "bezirke_stichtag": stichtag, "bezirke_section": r.section_before(first)}
+    return [row for _, row, _ in blocks], hotspots, source, counts.pop(), end
+
+
+def split_countries(text: str) -> list[str]:
+    return [c.strip() for c in re.split(r",|\bund\b", text) if c.strip()]
+
+
+def read_footnote(r: Reader, start: int, expected: str) -> tuple[list[str], int]:
+    """Read the next '* Land, Land und Land' footnote after ``start``."""
+    j, line = r.next_nonempty(start, expected)
+    if not line.text.startswith("*"):
+        raise r.fail(line, expected)
+    return split_countries(line.text.lstrip("* ")), j
+
+
+# --- JobCenter table and area list ---------------------------------------------
+
+def read_jobcenter(r: Reader, start: int, register: pd.DataFrame) -> tuple[list[dict], list[dict], list[str], str, dict]:
+    """Read the distribution table, its footnote, the area list and the source line."""
+    i, _ = r.find(r"^JC-Verteilung\t", "die Kopfzeile der JobCenter-Tabelle ('JC-Verteilung<TAB>…')", start)
+    blocks = r.lines[i].text.split("\t")
+    j, header_line = r.next_nonempty(i, "die Zeile mit den Herkunftsgruppen der JobCenter-Tabelle")
+    header = header_line.text.split("\t")
+    groups = [h.strip() for h in header[1:]]
+    if not groups or not all(groups):
+        raise r.fail(header_line, "<TAB><Herkunft><TAB><Herkunft>… (Spaltenköpfe der JobCenter-Tabelle)")
+
+    def block_of(col: int) -> str:
+        labels = [(k, b.strip()) for k, b in enumerate(blocks) if k >= 1 and b.strip() and k <= col]
+        return labels[-1][1] if labels else ""
+
+    starred = [g for g in groups if g.endswith("*")]
+    origin = [(g.rstrip("*").strip(), "EU" in block_of(k)) for k, g in enumerate(groups, start=1)]
+    shares: list[dict] = []
+    k = j + 1
+    while k < len(r.lines) and r.lines[k].text:
+        line = r.lines[k]
+        cells = [c.strip() for c in line.text.split("\t")]
+        if len(cells) != len(groups) + 1 or not cells[0]:
+            raise r.fail(line, f"<Bereich> und {len(groups)} Anteile, getrennt durch Tabulatoren")
+        for (name, is_eu), cell in zip(origin, cells[1:]):
+            m = re.fullmatch(rf"({DEC})\s*%", cell)
+            if not m:
+                raise r.fail(line, f"einen Anteil '<Zahl> %' in der Spalte {name!r} statt {cell!r}")
+            shares.append({"jc_area": cells[0], "origin_group": name, "is_eu_origin": is_eu,
+                           "share_pct": to_float(m.group(1))})
+        k += 1
+    if not shares:
+        raise r.fail(r.lines[k] if k < len(r.lines) else None, "Zeilen '<Bereich><TAB><Anteil> %…' der JobCenter-Tabelle")
+    starred_members: list[str] = []
+    starred_name = starred[0].rstrip("*").strip() if starred else ""
+    if starred:
+        starred_members, k = read_footnote(r, k, f"die Fußnote '* …' zur Spalte {starred[0]!r}")
+    areas = list(dict.fromkeys(s["jc_area"] for s in shares))
+    crosswalk: list[dict] = []
+    for k2, line in r.after(k):
+        if not line.text:
+            continue
+        sm = SOURCE_LINE.match(line.text)
+        if sm:
+            publisher, stichtag = source_line(sm)
+            break
+        crosswalk += read_area_line(r, line, areas, register)
+    else:
+        raise r.fail(None, "die Quellenzeile 'Quelle: <Fachbereich>, Stand TT.MM.JJJJ' nach der JobCenter-Tabelle")
+    if not crosswalk:
+        raise r.fail(line, "die Liste der Stadtteile je JobCenter-Bereich ('<Bereich>: <Stadtteil>, teilw. <Stadtteil>, …')")
+    source = {"jobcenter_source": publisher, "jobcenter_stichtag": stichtag, "jobcenter_section": r.section_before(i)}
+    return shares, crosswalk, starred_members, starred_name, source
+
+
+def read_area_line(r: Reader, line: Line, areas: list[str], register: pd.DataFrame) -> list[dict]:
+    label, sep, members = line.text.partition(":")
+    if not sep:
+        raise r.fail(line, "'<JobCenter-Bereich>: <Stadtteil>, teilw. <Stadtteil>, …'")
+    published_as = label.strip()
+    names = [a.strip() for a in published_as.split("&")]
+    unknown = [a for a in names if a not in areas]
+    if unknown:
+        raise r.fail(line, f"einen Bereich der JobCenter-Tabelle ({', '.join(areas)}) statt {unknown[0]!r}")
+    members = members.strip()
+    incomplete = members.endswith("...") or members.endswith("…")
+    members = members.rstrip(".… ")
+    parsed = []
+    for item in (m.strip() for m in members.split(",")):
+        partial = item.startswith("teilw.")
+        parsed.append((resolve_stadtteil(r, line, item.removeprefix("teilw.").strip(), register), partial))
+    return [
+        {"jc_area": area, "published_as": published_as, "stadtteil_nr": int(st["stadtteil_nr"]),
+         "stadtteil_name": st["stadtteil_name"], "is_partial": partial, "is_list_incomplete": incomplete}
+        for area in names
+        for st, partial in parsed
+    ]
+
+
+# --- the whole submission ---------------------------------------------------------
+
+def frame(name: str, rows: list[dict], **constant) -> pd.DataFrame:
+    """Return rows as a table in the schema's column order."""
+    df = pd.DataFrame([{**constant, **row} for row in rows])
+    return df[TABLES[name].column_names]
+
+
+def read_vorlage(path: str | Path, register: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Return the tables of a submission's section 3.1, keyed by table name."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line_no = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise VorlageParseError(str(path), line_no, "UTF-8-kodierten Text") from None
+    r = Reader(text, str(path))
+    document = read_document(r)
+    city, city_end = read_city(r)
+    bezirke, hotspots, bz_source, n_countries, bz_end = read_bezirke(r, city_end, register)
+    origin12, fn_end = read_footnote(r, bz_end, "die Fußnote '* <Land>, <Land> … und <Land>' zu den Herkunftsländern")
+    if len(origin12) != n_countries:
+        raise r.fail(r.lines[fn_end], f"{n_countries} Länder in der Fußnote (gefunden: {len(origin12)})")
+    shares, crosswalk, jc_members, jc_starred, jc_source = read_jobcenter(r, fn_end, register)
+    document["city_section"] = r.section_before(city_end)
+    document.update(bz_source)
+    document.update(jc_source)
+    bz_day, jc_day = bz_source["bezirke_stichtag"], jc_source["jobcenter_stichtag"]
+    if city[0]["stichtag"] != bz_day:
+        raise r.fail(r.lines[city_end], f"denselben Stand wie die Bezirkstabellen ({bz_day:%d.%m.%Y})")
+    countries = [{"used_in": "bezirke", "origin_group": f"{n_countries} wesentliche Herkunftsländer",
+                  "country_name": c, "stichtag": bz_day} for c in origin12]
+    countries += [{"used_in": "jobcenter", "origin_group": jc_starred, "country_name": c, "stichtag": jc_day}
+                  for c in jc_members]
+    return {
+        "bezirke": frame("bezirke", bezirke, stichtag=bz_day),
+        "stadtteile_hotspots": frame("stadtteile_hotspots", hotspots, stichtag=bz_day),
+        "city": frame("city", city),
+        "jobcenter": frame("jobcenter", shares, stichtag=jc_day),
+        "jobcenter_crosswalk": frame("jobcenter_crosswalk", crosswalk, stichtag=jc_day),
+        "origin_countries": frame("origin_countries", countries),
+        "documents": frame("documents", [document]),
+    }

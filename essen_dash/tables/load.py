@@ -1,0 +1,271 @@
+"""Load a data folder into validated pandas tables, or refuse it with clear problems.
+
+Validation runs the Frictionless table-schema checks (types, ranges, enums,
+keys, foreign keys into the Stadtteil register) with the schemas declared in
+:mod:`essen_dash.tables.schema` — never with whatever descriptor a folder
+brings — then the cross-table rules below. Every problem names file, row,
+column and rule; nothing reaches the caller as a raw pandas or Frictionless
+traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import frictionless
+import pandas as pd
+
+from essen_dash import paths
+from essen_dash.tables.schema import BEZIRK_IDS, TABLES, Table
+
+TYPE_NAMES = {"integer": "eine ganze Zahl", "number": "eine Zahl", "date": "ein Datum JJJJ-MM-TT",
+              "boolean": "true oder false", "string": "Text"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a data folder is refused."""
+
+    file: str
+    row: int | None
+    column: str | None
+    rule: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"Zeile {self.row}")
+        if self.column:
+            where.append(f"Spalte '{self.column}'")
+        return f"{', '.join(where)}: {self.rule}"
+
+
+class DataError(Exception):
+    """A data folder failed validation; ``problems`` lists every reason."""
+
+    def __init__(self, folder: Path, problems: list[Problem]):
+        self.folder, self.problems = folder, problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{len(problems)} Fehler in den Daten ({folder}):\n{lines}")
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The validated tables of one data folder, looked up by table name."""
+
+    folder: Path
+    frames: Mapping[str, pd.DataFrame]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.frames[name]
+
+    @property
+    def stichtage(self) -> list[date]:
+        """Return the Stichtage of the Bezirk tables, oldest first."""
+        return sorted(self["bezirke"]["stichtag"].unique())
+
+
+# --- file level ---------------------------------------------------------------
+
+def encoding_problem(path: Path) -> Problem | None:
+    """Return where a file stops being UTF-8, if it does."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        row = before.count(b"\n") + 1
+        line_start = before.rfind(b"\n") + 1
+        header = raw.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(",")
+        col_index = raw[line_start: exc.start].count(b",")
+        column = header[col_index] if col_index < len(header) else None
+        return Problem(path.name, row, column,
+                       f"Datei ist nicht UTF-8-kodiert (Byte 0x{raw[exc.start]:02x}, vermutlich Latin-1/Windows-1252); "
+                       "bitte als UTF-8 speichern")
+    return None
+
+
+def rule_text(table: Table, error: frictionless.errors.Error) -> str:
+    """Return a German statement of the rule a Frictionless error broke."""
+    kind = error.type
+    cell = getattr(error, "cell", None)
+    field = table.column(error.field_name) if getattr(error, "field_name", None) in table.column_names else None
+    if kind == "type-error" and field is not None:
+        if field.type == "number" and re.fullmatch(r"-?\d+,\d+", cell or ""):
+            return f"Dezimalkomma in {cell!r}: Zahlen mit Dezimalpunkt schreiben (z. B. {cell.replace(',', '.')})"
+        if field.type == "integer" and re.fullmatch(r"\d{1,3}(\.\d{3})+", cell or ""):
+            return f"Tausenderpunkt in {cell!r}: ganze Zahlen ohne Trennzeichen schreiben"
+        return f"Wert {cell!r} ist nicht {TYPE_NAMES[field.type]}"
+    if kind == "constraint-error" and field is not None:
+        m = re.search(r'constraint "(\w+)" is "(.*)"', error.note)
+        name, limit = (m.group(1), m.group(2)) if m else ("", "")
+        unit = f" {field.unit}" if field.unit == "%" else ""
+        return {
+            "required": "Pflichtfeld ist leer",
+            "minimum": f"Wert {cell} liegt unter dem Mindestwert {limit}{unit}",
+            "maximum": f"Wert {cell} liegt über dem Höchstwert {limit}{unit}",
+            "enum": f"unbekannter Wert {cell!r}; erlaubt: {', '.join(field.constraints.get('enum', []))}",
+            "unique": f"Wert {cell!r} kommt mehrfach vor",
+        }.get(name, f"Bedingung {name} = {limit} verletzt (Wert {cell!r})")
+    if kind == "primary-key":
+        return f"Schlüssel ({', '.join(table.primary_key)}) doppelt: {error.note}".replace(
+            "the same as in the row at position", "wie in Zeile")
+    if kind == "foreign-key":
+        return "Stadtteil nicht im amtlichen Stadtteilverzeichnis (Nummer, Name und Bezirk müssen dort stehen)"
+    label_rules = {
+        "missing-label": "Spalte fehlt",
+        "extra-label": "unerwartete Spalte",
+        "incorrect-label": "falscher Spaltenname",
+        "duplicate-label": "Spaltenname doppelt",
+        "blank-label": "Spaltenname leer",
+        "missing-cell": "Zelle fehlt (zu wenige Werte in der Zeile)",
+        "extra-cell": "zu viele Werte in der Zeile",
+        "blank-row": "leere Zeile",
+    }
+    if kind in label_rules:
+        label = getattr(error, "label", None)
+        found = f" (gefunden: {label!r})" if label and kind == "incorrect-label" else ""
+        return label_rules[kind] + found
+    return f"{error.title}: {error.note}"
+
+
+def error_column(table: Table, error: frictionless.errors.Error) -> str | None:
+    if error.type == "primary-key":
+        return ", ".join(table.primary_key)
+    if error.type == "foreign-key":
+        return ", ".join(table.foreign_keys[0]["fields"])
+    name = getattr(error, "field_name", None)
+    if error.type == "incorrect-label" and getattr(error, "field_number", None):
+        return table.column_names[error.field_number - 1] if error.field_number <= len(table.columns) else name
+    return name or getattr(error, "label", None)
+
+
+def frictionless_problems(folder: Path, names: list[str]) -> list[Problem]:
+    """Return the table-schema problems of the given tables (they exist and are UTF-8)."""
+    resources = [
+        frictionless.Resource(
+            name=name, path=TABLES[name].path, basepath=str(folder), encoding="utf-8", format="csv",
+            dialect=frictionless.Dialect.from_descriptor({"csv": {"delimiter": ","}}),
+            schema=frictionless.Schema.from_descriptor(TABLES[name].schema_descriptor()),
+        )
+        for name in names
+    ]
+    package = frictionless.Package(resources=resources, basepath=str(folder))
+    report = package.validate()
+    problems = []
+    for task in report.tasks:
+        table = TABLES[task.name]
+        for error in task.errors:
+            problems.append(Problem(table.path, getattr(error, "row_number", None), error_column(table, error),
+                                    rule_text(table, error)))
+    return problems
+
+
+# --- reading into pandas --------------------------------------------------------
+
+def read_table(folder: Path, table: Table) -> pd.DataFrame:
+    """Read a validated CSV with the schema's types (missing stays missing, never 0)."""
+    raw = pd.read_csv(folder / table.path, dtype="string", keep_default_na=False, encoding="utf-8")
+    out = {}
+    for c in table.columns:
+        s = raw[c.name].replace("", pd.NA)
+        if c.type == "integer":
+            out[c.name] = s.astype("Int64") if s.isna().any() else s.astype("int64")
+        elif c.type == "number":
+            out[c.name] = s.astype("float64")
+        elif c.type == "boolean":
+            out[c.name] = s.map({"true": True, "false": False}).astype(bool)
+        elif c.type == "date":
+            out[c.name] = s.map(date.fromisoformat).astype(object)
+        else:
+            out[c.name] = s.astype(str)
+    return pd.DataFrame(out)
+
+
+# --- rules across tables ----------------------------------------------------------
+
+CrossRule = Callable[[Mapping[str, pd.DataFrame]], Iterator[Problem]]
+
+
+def all_bezirke_each_stichtag(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
+    for stichtag, rows in t["bezirke"].groupby("stichtag"):
+        missing = [b for b in BEZIRK_IDS if b not in set(rows["bezirk_id"])]
+        if missing:
+            yield Problem("bezirke.csv", None, "bezirk_id",
+                          f"Stichtag {stichtag}: es fehlen die Bezirke {', '.join(missing)}")
+    for i, row in t["bezirke"].iterrows():
+        if BEZIRK_IDS.index(row["bezirk_id"]) + 1 != row["bezirk_nr"]:
+            yield Problem("bezirke.csv", i + 2, "bezirk_nr",
+                          f"Nummer {row['bezirk_nr']} passt nicht zu Bezirk {row['bezirk_id']}")
+
+
+def full_jobcenter_grid(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
+    for stichtag, rows in t["jobcenter"].groupby("stichtag"):
+        grid = pd.MultiIndex.from_product([rows["jc_area"].unique(), rows["origin_group"].unique()])
+        for area, group in grid.difference(pd.MultiIndex.from_frame(rows[["jc_area", "origin_group"]])):
+            yield Problem("jobcenter.csv", None, "share_pct",
+                          f"Stichtag {stichtag}: kein Anteil für Bereich {area!r} und Herkunft {group!r}")
+
+
+def crosswalk_areas_known(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
+    known = set(zip(t["jobcenter"]["stichtag"], t["jobcenter"]["jc_area"]))
+    for i, row in t["jobcenter_crosswalk"].iterrows():
+        if (row["stichtag"], row["jc_area"]) not in known:
+            yield Problem("jobcenter_crosswalk.csv", i + 2, "jc_area",
+                          f"Bereich {row['jc_area']!r} steht nicht in jobcenter.csv (Stichtag {row['stichtag']})")
+
+
+def documented_stichtage(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
+    docs = t["documents"]
+    for table, column in (("bezirke", "bezirke_stichtag"), ("jobcenter", "jobcenter_stichtag")):
+        for stichtag in sorted(set(t[table]["stichtag"]) - set(docs[column])):
+            yield Problem(f"{table}.csv", None, "stichtag",
+                          f"Stichtag {stichtag} hat keinen Quelleneintrag in documents.csv ({column})")
+
+
+CROSS_RULES: tuple[CrossRule, ...] = (
+    all_bezirke_each_stichtag, full_jobcenter_grid, crosswalk_areas_known, documented_stichtage,
+)
+
+
+# --- entry points ---------------------------------------------------------------------
+
+def check_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Return the readable tables of ``folder`` and every problem found."""
+    problems: list[Problem] = []
+    readable = []
+    if not folder.is_dir():
+        return {}, [Problem(str(folder), None, None, "Datenordner nicht gefunden")]
+    for name, table in TABLES.items():
+        path = folder / table.path
+        if not path.is_file():
+            problems.append(Problem(table.path, None, None, "Datei fehlt"))
+            continue
+        enc = encoding_problem(path)
+        if enc:
+            problems.append(enc)
+            continue
+        readable.append(name)
+    try:
+        problems += frictionless_problems(folder, readable)
+    except frictionless.FrictionlessException as exc:  # unreadable CSV structure
+        problems.append(Problem(str(folder), None, None, f"Datei nicht lesbar: {exc.error.note}"))
+    if problems:
+        return {}, problems
+    frames = {name: read_table(folder, TABLES[name]) for name in TABLES}
+    for rule in CROSS_RULES:
+        problems += list(rule(frames))
+    return frames, problems
+
+
+def load_tables(folder: Path | None = None) -> Tables:
+    """Return the validated tables of ``folder`` (default: the configured data folder)."""
+    folder = Path(folder) if folder is not None else paths.data_dir()
+    frames, problems = check_folder(folder)
+    if problems:
+        raise DataError(folder, problems)
+    return Tables(folder, frames)

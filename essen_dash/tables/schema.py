@@ -1,0 +1,246 @@
+"""Declare every tidy table: columns, types, units, allowed ranges and keys.
+
+The records here are the single description of the public data contract. They
+are written out as a Frictionless data package (``data/datapackage.json``) and
+enforced when a folder is loaded, so the descriptor beside the CSV files and
+the checks can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+BEZIRK_IDS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX")
+PCT = {"minimum": 0, "maximum": 100}
+LICENCE_FIGURES = {
+    "name": "source-named",
+    "title": "Zahlen aus einer öffentlichen Ratsvorlage der Stadt Essen, mit Quellenangabe verwendet",
+}
+LICENCE_DL_DE_BY = {
+    "name": "dl-de/by-2-0",
+    "title": "Datenlizenz Deutschland – Namensnennung – Version 2.0",
+    "path": "https://www.govdata.de/dl-de/by-2-0",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its name, type, unit and constraints."""
+
+    name: str
+    type: str
+    title: str
+    unit: str | None = None
+    required: bool = True
+    constraints: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
+
+    def descriptor(self) -> dict[str, Any]:
+        """Return the Frictionless field descriptor."""
+        out: dict[str, Any] = {"name": self.name, "type": self.type, "title": self.title}
+        if self.description:
+            out["description"] = self.description
+        if self.unit:
+            out["unit"] = self.unit
+        constraints = {"required": True} if self.required else {}
+        constraints.update(self.constraints)
+        if constraints:
+            out["constraints"] = constraints
+        if self.type == "boolean":
+            out["trueValues"] = ["true"]
+            out["falseValues"] = ["false"]
+        return out
+
+
+@dataclass(frozen=True)
+class Table:
+    """One tidy table: file, columns, keys and where its figures come from."""
+
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    source_kind: str  # which source record describes it: "bezirke", "jobcenter", "register", "document"
+    foreign_keys: tuple[dict[str, Any], ...] = ()
+    description: str = ""
+
+    @property
+    def path(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def schema_descriptor(self) -> dict[str, Any]:
+        """Return the Frictionless Table Schema."""
+        schema: dict[str, Any] = {
+            "fields": [c.descriptor() for c in self.columns],
+            "primaryKey": list(self.primary_key),
+            "missingValues": [""],
+        }
+        if self.foreign_keys:
+            schema["foreignKeys"] = list(self.foreign_keys)
+        return schema
+
+
+def _stichtag(title: str = "Stichtag") -> Column:
+    return Column("stichtag", "date", title, description="Stand der Daten (ISO-Datum)")
+
+
+def _bezirk_id() -> Column:
+    return Column("bezirk_id", "string", "Stadtbezirk", constraints={"enum": list(BEZIRK_IDS)})
+
+
+def _register_fk(*pairs: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "fields": [local for local, _ in pairs],
+        "reference": {"resource": "stadtteile_register", "fields": [ref for _, ref in pairs]},
+    }
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            name="bezirke",
+            title="Sozialdaten der Stadtbezirke I–IX",
+            source_kind="bezirke",
+            primary_key=("stichtag", "bezirk_id"),
+            columns=(
+                _stichtag(),
+                _bezirk_id(),
+                Column("bezirk_nr", "integer", "Stadtbezirk (Nummer)", constraints={"minimum": 1, "maximum": 9}),
+                Column("population_count", "integer", "Gesamtbevölkerung", unit="Personen", constraints={"minimum": 0}),
+                Column("non_german_pct", "number", "Anteil nichtdeutscher Bevölkerung", unit="%", constraints=PCT),
+                Column("origin12_pct", "number", "Anteil der wesentlichen Herkunftsländer", unit="%",
+                       constraints=PCT, description="Anteil an der Gesamtbevölkerung des Bezirks"),
+                Column("origin12_count", "integer", "Personen aus den wesentlichen Herkunftsländern",
+                       unit="Personen", constraints={"minimum": 0}),
+                Column("bg_ro_pct", "number", "Anteil Bulgarien/Rumänien an Nichtdeutschen", unit="%", constraints=PCT),
+                Column("bg_pct", "number", "Anteil Bulgarien an Nichtdeutschen", unit="%", constraints=PCT),
+                Column("bg_count", "integer", "Personen mit bulgarischer Staatsangehörigkeit", unit="Personen",
+                       constraints={"minimum": 0}),
+                Column("ro_pct", "number", "Anteil Rumänien an Nichtdeutschen", unit="%", constraints=PCT),
+                Column("ro_count", "integer", "Personen mit rumänischer Staatsangehörigkeit", unit="Personen",
+                       constraints={"minimum": 0}),
+                Column("project_housing_pct", "number", "Anteil Projektwohnungen für Flüchtlinge", unit="%",
+                       constraints=PCT, description="Anteil des Bezirks an allen Projektwohnungen der Stadt"),
+            ),
+        ),
+        Table(
+            name="stadtteile_hotspots",
+            title="Besonders betroffene Stadtteile",
+            source_kind="bezirke",
+            primary_key=("stichtag", "stadtteil_nr"),
+            foreign_keys=(_register_fk(("stadtteil_nr", "stadtteil_nr"), ("stadtteil_name", "stadtteil_name"),
+                                       ("bezirk_id", "bezirk_id")),),
+            columns=(
+                _stichtag(),
+                _bezirk_id(),
+                Column("stadtteil_nr", "integer", "Stadtteil (Nummer)", constraints={"minimum": 1}),
+                Column("stadtteil_name", "string", "Stadtteil"),
+                Column("origin12_pct", "number", "Anteil der wesentlichen Herkunftsländer", unit="%", constraints=PCT),
+            ),
+        ),
+        Table(
+            name="city",
+            title="Gesamtstadt: Bevölkerung und größte nichtdeutsche Staatsangehörigkeiten",
+            source_kind="bezirke",
+            primary_key=("stichtag", "group_name"),
+            columns=(
+                _stichtag(),
+                Column("group_kind", "string", "Art der Gruppe",
+                       constraints={"enum": ["total", "non_german", "nationality"]}),
+                Column("group_name", "string", "Gruppe"),
+                Column("nationality_rank", "integer", "Rang unter den Staatsangehörigkeiten", required=False,
+                       constraints={"minimum": 1}),
+                Column("person_count", "integer", "Personen", unit="Personen", constraints={"minimum": 0}),
+                Column("population_pct", "number", "Anteil an der Gesamtbevölkerung", unit="%", required=False,
+                       constraints=PCT),
+                Column("non_german_pct", "number", "Anteil an den Nichtdeutschen", unit="%", required=False,
+                       constraints=PCT),
+            ),
+        ),
+        Table(
+            name="jobcenter",
+            title="Verteilung der SGB-II-Leistungsbeziehenden nach Herkunft auf die JobCenter-Bereiche",
+            source_kind="jobcenter",
+            primary_key=("stichtag", "jc_area", "origin_group"),
+            columns=(
+                _stichtag(),
+                Column("jc_area", "string", "JobCenter-Bereich"),
+                Column("origin_group", "string", "Herkunft"),
+                Column("is_eu_origin", "boolean", "Herkunft aus EU-Land"),
+                Column("share_pct", "number", "Anteil an allen Leistungsbeziehenden dieser Herkunft", unit="%",
+                       constraints=PCT),
+            ),
+        ),
+        Table(
+            name="jobcenter_crosswalk",
+            title="JobCenter-Bereiche und ihre Stadtteile",
+            source_kind="jobcenter",
+            primary_key=("stichtag", "jc_area", "stadtteil_nr"),
+            foreign_keys=(_register_fk(("stadtteil_nr", "stadtteil_nr"), ("stadtteil_name", "stadtteil_name")),),
+            columns=(
+                _stichtag(),
+                Column("jc_area", "string", "JobCenter-Bereich"),
+                Column("published_as", "string", "Bezeichnung in der Quelle",
+                       description="Die Liste, unter der die Quelle den Stadtteil nennt (z. B. eine gemeinsame Liste)"),
+                Column("stadtteil_nr", "integer", "Stadtteil (Nummer)", constraints={"minimum": 1}),
+                Column("stadtteil_name", "string", "Stadtteil"),
+                Column("is_partial", "boolean", "nur teilweise zugeordnet"),
+                Column("is_list_incomplete", "boolean", "Liste in der Quelle unvollständig"),
+            ),
+        ),
+        Table(
+            name="origin_countries",
+            title="Länder der Herkunftsgruppen",
+            source_kind="document",
+            primary_key=("stichtag", "used_in", "country_name"),
+            columns=(
+                _stichtag(),
+                Column("used_in", "string", "Tabelle", constraints={"enum": ["bezirke", "jobcenter"]}),
+                Column("origin_group", "string", "Herkunftsgruppe"),
+                Column("country_name", "string", "Land"),
+            ),
+        ),
+        Table(
+            name="documents",
+            title="Quelldokumente",
+            source_kind="document",
+            primary_key=("document_id",),
+            columns=(
+                Column("document_id", "string", "Vorlage"),
+                Column("document_date", "date", "Datum der Vorlage"),
+                Column("title", "string", "Betreff"),
+                Column("publisher", "string", "Herausgeber"),
+                Column("city_section", "string", "Abschnitt der Gesamtstadt-Angaben"),
+                Column("bezirke_section", "string", "Abschnitt der Bezirkstabellen"),
+                Column("bezirke_stichtag", "date", "Stand der Bezirksdaten"),
+                Column("bezirke_source", "string", "Quelle der Bezirksdaten"),
+                Column("jobcenter_section", "string", "Abschnitt der JobCenter-Tabelle"),
+                Column("jobcenter_stichtag", "date", "Stand der JobCenter-Daten"),
+                Column("jobcenter_source", "string", "Quelle der JobCenter-Daten"),
+            ),
+        ),
+        Table(
+            name="stadtteile_register",
+            title="Amtliches Stadtteilverzeichnis",
+            source_kind="register",
+            primary_key=("stadtteil_nr",),
+            columns=(
+                Column("stadtteil_nr", "integer", "Stadtteil (Nummer)", constraints={"minimum": 1}),
+                Column("stadtteil_name", "string", "Stadtteil", constraints={"unique": True}),
+                _bezirk_id(),
+            ),
+        ),
+    )
+}
+
+#: Tables an importer derives from a council submission (the register is not among them).
+VORLAGE_TABLES = tuple(name for name, t in TABLES.items() if t.source_kind != "register")
