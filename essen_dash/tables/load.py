@@ -160,8 +160,8 @@ def frictionless_problems(folder: Path, names: list[str]) -> list[Problem]:
     for task in report.tasks:
         table = TABLES[task.name]
         for error in task.errors:
-            problems.append(Problem(table.path, getattr(error, "row_number", None), error_column(table, error),
-                                    rule_text(table, error)))
+            row = 1 if error.type.endswith("-label") else getattr(error, "row_number", None)
+            problems.append(Problem(table.path, row, error_column(table, error), rule_text(table, error)))
     return problems
 
 

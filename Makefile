@@ -1,0 +1,33 @@
+# Two commands for a fresh machine:  make start   |   make test
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8050
+
+.PHONY: start test install browser bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Debian's Chromium and ChromeDriver for browser tests and static export (never a downloaded browser).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+start: install browser
+	$(PY) app.py --port $(PORT)
+
+test: install browser
+	$(PY) -m pytest
+
+bench: install browser
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache test-artifacts

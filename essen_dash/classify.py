@@ -1,0 +1,96 @@
+"""Classification schemes for choropleths, by key; breaks come from mapclassify.
+
+Each scheme turns values (and the city reference) into a :class:`Classes`:
+the colour of every value and the legend entries. Palettes are ColorBrewer
+schemes that are safe for colour-blind readers and print in greyscale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import mapclassify
+import numpy as np
+from plotly.colors import diverging, sample_colorscale, sequential
+
+SEQUENTIAL = sequential.YlGnBu
+DIVERGING = diverging.PuOr[::-1]  # purple above the city value, orange below
+NO_VALUE_COLOUR = "#d9d9d9"
+K = 4  # classes: nine Bezirke do not carry more
+
+
+@dataclass(frozen=True)
+class Classes:
+    """How values map to colours, and what the legend says."""
+
+    scheme: str
+    colours: list[str]  # one per value; NO_VALUE_COLOUR where missing
+    labels: list[str]  # legend entries, low to high ("" for a continuous scale)
+    legend_colours: list[str]
+    bins: list[float]  # upper bounds of classes (empty when continuous)
+    continuous: bool
+    colorscale: list  # plotly colorscale for the continuous case
+    zmin: float
+    zmax: float
+    zmid: float | None = None
+
+
+@dataclass(frozen=True)
+class Scheme:
+    key: str
+    label: str
+    build: Callable[[np.ndarray, float, Callable[[float], str]], Classes]
+    description: str
+
+
+def _continuous(values: np.ndarray, city: float, fmt, *, diverging: bool = False) -> Classes:
+    valid = values[~np.isnan(values)]
+    lo, hi = (float(valid.min()), float(valid.max())) if len(valid) else (0.0, 1.0)
+    if diverging:
+        half = max(abs(hi - city), abs(city - lo)) or 1.0
+        lo, hi, scale = city - half, city + half, DIVERGING
+    else:
+        scale = SEQUENTIAL
+    span = (hi - lo) or 1.0
+    colours = [NO_VALUE_COLOUR if np.isnan(v) else sample_colorscale(scale, [(v - lo) / span])[0] for v in values]
+    return Classes("diverging" if diverging else "continuous", colours, [], [], [], True,
+                   [[i / (len(scale) - 1), c] for i, c in enumerate(scale)], lo, hi, city if diverging else None)
+
+
+def _classified(kind: str, classifier) -> Callable:
+    def build(values: np.ndarray, city: float, fmt) -> Classes:
+        valid = values[~np.isnan(values)]
+        k = max(1, min(K, len(np.unique(valid))))
+        mc = classifier(valid, k)
+        bins = [float(b) for b in mc.bins]
+        palette = sample_colorscale(SEQUENTIAL, list(np.linspace(0.12, 1.0, len(bins))))
+        labels, lower = [], float(valid.min())
+        for b in bins:
+            labels.append(f"{fmt(lower)} – {fmt(b)}")
+            lower = b
+        index = np.searchsorted(bins, values, side="left")
+        colours = [NO_VALUE_COLOUR if np.isnan(v) else palette[min(i, len(bins) - 1)] for v, i in zip(values, index)]
+        return Classes(kind, colours, labels, palette, bins, False, [], 0, len(bins) - 1)
+
+    return build
+
+
+SCHEMES: dict[str, Scheme] = {
+    s.key: s
+    for s in (
+        Scheme("continuous", "stetig", lambda v, c, f: _continuous(v, c, f),
+               "Farbe wächst stetig mit dem Wert."),
+        Scheme("quantiles", "Quantile", _classified("quantiles", lambda v, k: mapclassify.Quantiles(v, k=k)),
+               "Klassen mit je etwa gleich vielen Gebieten (mapclassify Quantiles)."),
+        Scheme("equal_interval", "gleiche Intervalle",
+               _classified("equal_interval", lambda v, k: mapclassify.EqualInterval(v, k=k)),
+               "Klassen gleicher Breite zwischen Minimum und Maximum (mapclassify EqualInterval)."),
+        Scheme("natural_breaks", "natürliche Brüche (Jenks)",
+               _classified("natural_breaks", lambda v, k: mapclassify.FisherJenks(v, k=k)),
+               "Klassengrenzen an den größten Sprüngen der Werte (mapclassify FisherJenks, deterministisch)."),
+        Scheme("deviation", "Abweichung vom Stadtwert", lambda v, c, f: _continuous(v, c, f, diverging=True),
+               "Zweifarbig um den Wert der Gesamtstadt: lila darüber, orange darunter."),
+    )
+}
+DEFAULT_SCHEME = "continuous"

@@ -1,0 +1,183 @@
+"""The ``essen-dash`` command line: import, validate, show, inspect geometry, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from essen_dash import paths
+from essen_dash.format import de_number
+
+#: ``essen-dash show NAME`` → how to get that table from the loaded tables.
+SHOW_TABLES: dict[str, Callable] = {
+    "bezirke": lambda t: t["bezirke"],
+    "stadtteile-hotspots": lambda t: t["stadtteile_hotspots"],
+    "city": lambda t: t["city"],
+    "jobcenter": lambda t: t["jobcenter"],
+    "crosswalk": lambda t: t["jobcenter_crosswalk"],
+    "register": lambda t: t["stadtteile_register"],
+    "origin-countries": lambda t: t["origin_countries"],
+    "documents": lambda t: t["documents"],
+    "quality": lambda t: _quality(t),
+}
+
+
+def _quality(t):
+    from essen_dash.tables.quality import quality_table
+
+    return quality_table(t)
+
+
+def iso_dates(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if out[col].map(lambda v: isinstance(v, date)).any():
+            out[col] = out[col].map(lambda v: v.isoformat() if isinstance(v, date) else v)
+    return out
+
+
+# --- commands ----------------------------------------------------------------------
+
+def cmd_import_vorlage(args: argparse.Namespace) -> int:
+    from essen_dash.sources.vorlage import read_vorlage
+    from essen_dash.tables.load import load_tables
+    from essen_dash.tables.store import write_tables
+
+    register = load_tables(paths.data_dir())["stadtteile_register"] if args.register is None else \
+        pd.read_csv(args.register, encoding="utf-8")
+    tables = read_vorlage(args.path, register)
+    out = Path(args.out)
+    written = write_tables({**tables, "stadtteile_register": register}, out)
+    doc = tables["documents"].iloc[0]
+    print(f"Vorlage {doc['document_id']} gelesen: Bezirksdaten Stand {doc['bezirke_stichtag']:%d.%m.%Y}, "
+          f"JobCenter-Daten Stand {doc['jobcenter_stichtag']:%d.%m.%Y}")
+    for path in written:
+        print(f"  geschrieben: {path}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from essen_dash.tables.load import check_folder, Tables
+    from essen_dash.tables.quality import findings
+
+    folder = Path(args.dir) if args.dir else paths.data_dir()
+    frames, problems = check_folder(folder)
+    if problems:
+        print(f"FEHLER: {len(problems)} Problem(e) in {folder}", file=sys.stderr)
+        for p in problems:
+            print(f"  - {p}", file=sys.stderr)
+        return 1
+    print(f"OK: {folder} – alle {len(frames)} Tabellen entsprechen ihrem Schema.")
+    report = findings(Tables(folder, frames))
+    bad = [f for f in report if f.is_discrepancy]
+    print(f"\nDatenqualität: {len(report)} veröffentlichte Werte nachgerechnet, {len(bad)} Abweichung(en) "
+          "über die Rundung hinaus:")
+    for f in bad:
+        unit = f" {f.unit}" if f.unit == "%" else f" {f.unit}"
+        print(f"  - {f.check}, {f.subject} (Stand {f.stichtag:%d.%m.%Y}): veröffentlicht "
+              f"{de_number(f.published, 1)}{unit}, nachgerechnet {f.recomputed_text()}{unit} [{f.formula}]")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from essen_dash.tables.load import load_tables
+
+    df = iso_dates(SHOW_TABLES[args.table](load_tables()))
+    if args.format == "json":
+        print(df.to_json(orient="records", force_ascii=False, indent=1))
+    else:
+        sys.stdout.write(df.to_csv(index=False, lineterminator="\n"))
+    return 0
+
+
+def cmd_geometry(args: argparse.Namespace) -> int:
+    from essen_dash.geo.boundaries import load_boundaries
+    from essen_dash.tables.load import load_tables
+
+    b = load_boundaries(load_tables()["stadtteile_register"], use_cache=not args.no_cache)
+    print(f"Grenzdateien aus {b.source_dir}")
+    for r in b.reports:
+        print(f"  {r.level}: {r.features} Flächen; Stützpunkte {r.vertices_before} → {r.vertices_after}; "
+              f"GeoJSON {de_number(r.bytes_before / 1024, 0)} KB → {de_number(r.bytes_after / 1024, 0)} KB")
+        for note in r.notes:
+            print(f"    · {note}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from essen_dash.app import create_app
+
+    app = create_app()
+    app.run(host=args.host, port=args.port, debug=args.debug)
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    def folder_options(parser: argparse.ArgumentParser, default) -> argparse.ArgumentParser:
+        parser.add_argument("--data-dir", default=default,
+                            help=f"Datenordner (sonst ${paths.DATA_DIR_ENV} oder data/)")
+        parser.add_argument("--geo-dir", default=default,
+                            help=f"Ordner der Grenzdateien (sonst ${paths.GEO_DIR_ENV}, geo/, ../shared/geo)")
+        return parser
+
+    # Accepted before and after the command; SUPPRESS keeps a subcommand from resetting them.
+    common = folder_options(argparse.ArgumentParser(add_help=False), argparse.SUPPRESS)
+    parser = folder_options(argparse.ArgumentParser(prog="essen-dash",
+                                                    description="Sozialdaten-Dashboard der Stadt Essen"), None)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", parents=[common], help="Dashboard starten (Entwicklungsserver)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8050)
+    p.add_argument("--debug", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("import-vorlage", parents=[common], help="Ratsvorlage (Textformat) in Tabellen umwandeln")
+    p.add_argument("path")
+    p.add_argument("--out", required=True, help="Zielordner; vorhandene andere Stichtage bleiben erhalten")
+    p.add_argument("--register", help="Stadtteilverzeichnis (CSV); sonst das des Datenordners")
+    p.set_defaults(func=cmd_import_vorlage)
+
+    p = sub.add_parser("validate", parents=[common], help="Datenordner prüfen und Datenqualität berichten")
+    p.add_argument("dir", nargs="?")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("show", parents=[common], help="Eine Tabelle ausgeben")
+    p.add_argument("table", choices=sorted(SHOW_TABLES))
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("geometry", parents=[common], help="Grenzen vorbereiten und Bericht ausgeben")
+    p.add_argument("--no-cache", action="store_true")
+    p.set_defaults(func=cmd_geometry)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from essen_dash.geo.boundaries import GeometryJoinError, GeometryNotFound
+    from essen_dash.sources.vorlage import VorlageParseError
+    from essen_dash.tables.load import DataError
+
+    args = build_parser().parse_args(argv)
+    if args.data_dir:
+        os.environ[paths.DATA_DIR_ENV] = args.data_dir
+    if args.geo_dir:
+        os.environ[paths.GEO_DIR_ENV] = args.geo_dir
+    try:
+        return args.func(args)
+    except (DataError, VorlageParseError, GeometryNotFound, GeometryJoinError, OSError) as exc:
+        print(f"FEHLER: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Small pieces every page uses: parsing the shared filter, cards, notices, URL syncing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dash import html
+
+from essen_dash.data import AppData
+from essen_dash.format import de_date
+
+
+#: plotly config for every graph: German locale-free buttons, no logo, base-map data from our own assets.
+GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": False, "topojsonURL": "/assets/topojson/",
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+
+
+def stichtag_of(value: str | None, data: AppData) -> date:
+    """Return the Stichtag the shared selector holds, or the latest one."""
+    try:
+        day = date.fromisoformat(value) if value else data.latest
+    except (TypeError, ValueError):
+        return data.latest
+    return day if day in data.stichtage else data.latest
+
+
+def selection(value) -> set[str]:
+    return {b for b in (value or []) if isinstance(b, str)}
+
+
+def card(title: str, *children, class_name: str = "") -> html.Section:
+    return html.Section([html.H2(title, className="card-title"), *children], className=f"card {class_name}".strip())
+
+
+def notices(texts) -> list[html.Div]:
+    return [html.Div(t, className="notice notice-warning", role="status") for t in texts]
+
+
+def stand(day: date) -> str:
+    return f"Stand {de_date(day)}"
+
+
+def sync_query_js(names: list[str]) -> str:
+    """Return a clientside callback writing these controls' values into the address bar."""
+    keys = ", ".join(f"'{n}'" for n in names)
+    return f"""
+    function(...values) {{
+        const names = [{keys}];
+        const params = new URLSearchParams(window.location.search);
+        names.forEach((n, i) => values[i] ? params.set(n, values[i]) : params.delete(n));
+        const q = params.toString().replace(/%2C/g, ',');
+        window.history.replaceState(window.history.state, '', window.location.pathname + (q ? '?' + q : ''));
+        return Date.now();
+    }}"""

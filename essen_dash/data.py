@@ -1,0 +1,69 @@
+"""Load everything the app shows once at start-up, as one immutable bundle."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from essen_dash.format import de_date
+from essen_dash.geo.boundaries import ATTRIBUTION, Boundaries, GeometryJoinError, GeometryNotFound, load_boundaries
+from essen_dash.tables.load import Tables, load_tables
+from essen_dash.tables.quality import Finding, findings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AppData:
+    """Validated tables, prepared boundaries (or why there are none) and the quality report."""
+
+    tables: Tables
+    boundaries: Boundaries | None
+    geometry_problem: str | None
+    quality: tuple[Finding, ...]
+
+    @property
+    def stichtage(self) -> list[date]:
+        return self.tables.stichtage
+
+    @property
+    def latest(self) -> date:
+        return self.stichtage[-1]
+
+    def document(self, stichtag: date):
+        docs = self.tables["documents"]
+        return docs[docs["bezirke_stichtag"] == stichtag].iloc[0]
+
+    def source_line(self, stichtag: date, kind: str = "bezirke", geometry: bool = True) -> str:
+        """Return the source line for figures, from the data's source records."""
+        doc = self.document(stichtag)
+        text = f"Quelle: Stadt Essen, {doc[f'{kind}_source']}, Stand {de_date(doc[f'{kind}_stichtag'])}"
+        return f"{text}; {ATTRIBUTION.split(',')[0]}" if geometry else text
+
+
+def load_app_data(data_dir: Path | None = None) -> AppData:
+    """Load and validate tables, then boundaries; missing boundaries are reported, not fatal."""
+    tables = load_tables(data_dir)
+    try:
+        boundaries, problem = load_boundaries(tables["stadtteile_register"]), None
+    except (GeometryNotFound, GeometryJoinError) as exc:
+        boundaries, problem = None, str(exc)
+        log.error("Karten nicht verfügbar: %s", exc)
+    return AppData(tables, boundaries, problem, tuple(findings(tables)))
+
+
+_current: AppData | None = None
+
+
+def install(data: AppData) -> None:
+    """Make ``data`` the bundle the pages read (set once per process at start-up)."""
+    global _current
+    _current = data
+
+
+def current() -> AppData:
+    if _current is None:
+        install(load_app_data())
+    return _current

@@ -1,0 +1,30 @@
+"""Shared look of every figure: fonts, colours, margins, the source line."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+FONT = "Source Sans 3, Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif"
+INK = "#1b2733"
+MUTED = "#5b6770"
+ACCENT = "#0b5394"
+HIGHLIGHT = "#111111"
+
+
+def base_layout(fig: go.Figure, title: str, subtitle: str = "", source: str = "") -> go.Figure:
+    """Apply the house style: title with subtitle, source line at the foot, German separators."""
+    fig.update_layout(
+        title={"text": f"<b>{title}</b>" + (f"<br><span style='font-size:13px;color:{MUTED}'>{subtitle}</span>"
+                                             if subtitle else ""),
+               "x": 0.01, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 18, "color": INK}},
+        font={"family": FONT, "color": INK, "size": 13},
+        separators=",.",
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        margin={"l": 10, "r": 10, "t": 70 if subtitle else 50, "b": 40 if source else 10},
+        hoverlabel={"bgcolor": "white", "font": {"family": FONT, "size": 13}},
+    )
+    if source:
+        fig.add_annotation(text=source, showarrow=False, xref="paper", yref="paper", x=0, y=0, yshift=-30,
+                           xanchor="left", yanchor="top", font={"size": 11, "color": MUTED}, name="source")
+    return fig

@@ -1,0 +1,100 @@
+"""The frame around every page: header, navigation, district filter, Stichtag, notices, footer."""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
+
+from essen_dash.data import AppData, current
+from essen_dash.format import de_date
+from essen_dash.geo.boundaries import OFFICIAL_SOURCE
+from essen_dash.state import SHELL_PARAMS, parse_search
+from essen_dash.tables.schema import BEZIRK_IDS
+
+#: navigation entries: id, label, path
+NAV = (("karte", "Karte", "/"), ("bezirk", "Bezirksprofil", "/bezirk/I"), ("jobcenter", "JobCenter", "/jobcenter"),
+       ("zuteilung", "Zuteilung", "/zuteilung"), ("daten", "Daten & Quellen", "/daten"))
+
+
+def notice(text: str, kind: str = "warning") -> html.Div:
+    return html.Div(text, className=f"notice notice-{kind}", role="status")
+
+
+def filter_bar(data: AppData) -> html.Div:
+    stichtage = data.stichtage
+    return html.Div(className="filter-bar", children=[
+        html.Label([html.Span("Stadtbezirke", className="filter-label"), dcc.Dropdown(
+            id="filter-bezirke", multi=True, placeholder="Alle neun Stadtbezirke",
+            options=[{"label": f"Stadtbezirk {b}", "value": b} for b in BEZIRK_IDS], value=[],
+            className="filter-dropdown")], className="filter"),
+        html.Label([html.Span("Stichtag", className="filter-label"), dcc.Dropdown(
+            id="filter-stichtag", clearable=False, value=stichtage[-1].isoformat(),
+            options=[{"label": de_date(d), "value": d.isoformat()} for d in stichtage],
+            className="filter-dropdown stichtag")],
+            className="filter", style={} if len(stichtage) > 1 else {"display": "none"}),
+        html.Span(f"Stand {de_date(stichtage[-1])}" if len(stichtage) == 1 else "", className="filter-stand"),
+    ])
+
+
+def layout() -> html.Div:
+    data = current()
+    banner = [] if data.boundaries else [notice(
+        f"Karten sind nicht verfügbar: {data.geometry_problem}", "error")]
+    return html.Div(className="app", children=[
+        dcc.Location(id="url", refresh="callback-nav"),
+        dcc.Store(id="shell-sync"),
+        html.Header(className="header", children=[
+            html.Div(className="brand", children=[
+                html.Span("Stadt Essen", className="brand-city"),
+                html.Span("Sozialdaten für die Integrationsplanung", className="brand-title")]),
+            html.Nav(className="nav", children=[
+                dcc.Link(label, href=path, id=f"nav-{key}", className="nav-link") for key, label, path in NAV]),
+        ]),
+        filter_bar(data),
+        html.Div(id="shell-notices", children=banner),
+        html.Main(dash.page_container, className="main"),
+        html.Footer(className="footer", children=[
+            html.Span(f"{data.source_line(data.latest, geometry=False)}; "
+                      f"{data.source_line(data.latest, 'jobcenter', geometry=False).removeprefix('Quelle: ')}."),
+            html.Span(" Geometrie: Stadt Essen, Datenlizenz Deutschland – Namensnennung 2.0."),
+        ]),
+    ])
+
+
+@callback(Output("filter-bezirke", "value"), Output("filter-stichtag", "value"), Output("shell-notices", "children"),
+          Input("url", "search"), State("shell-notices", "children"))
+def state_from_url(search, banner):
+    """Set the shared filter from the URL when a page is opened; explain unusable parameters."""
+    data = current()
+    view, notices = parse_search(search, data.stichtage)
+    kept = [b for b in (banner or []) if "notice-error" in str(b)]
+    shown = kept + [notice(text) for name, text in notices.items() if name in SHELL_PARAMS]
+    return list(view.bezirk), view.stichtag.isoformat(), shown
+
+
+# Write the filter into the address bar (shareable) and into the navigation links, in the browser:
+# history.replaceState changes the URL without re-rendering the page.
+clientside_callback(
+    """
+    function(bezirke, stichtag, stichtagOptions) {
+        const params = new URLSearchParams(window.location.search);
+        const set = (k, v) => v ? params.set(k, v) : params.delete(k);
+        set('bezirk', (bezirke || []).join(','));
+        set('stichtag', stichtagOptions.length > 1 ? stichtag : '');
+        const q = params.toString().replace(/%2C/g, ',');
+        window.history.replaceState(window.history.state, '', window.location.pathname + (q ? '?' + q : ''));
+        const shared = new URLSearchParams();
+        if (bezirke && bezirke.length) shared.set('bezirk', bezirke.join(','));
+        if (stichtagOptions.length > 1 && stichtag) shared.set('stichtag', stichtag);
+        const s = shared.toString().replace(/%2C/g, ',');
+        const profile = '/bezirk/' + ((bezirke && bezirke.length) ? bezirke[0] : 'I');
+        const paths = [""" + ", ".join(f"'{path}'" for key, _, path in NAV if key != "bezirk") + """];
+        const out = paths.map(p => p + (s ? '?' + s : ''));
+        out.splice(1, 0, profile + (s ? '?' + s : ''));
+        return [Date.now()].concat(out);
+    }
+    """,
+    Output("shell-sync", "data"),
+    *[Output(f"nav-{key}", "href") for key, _, _ in NAV],
+    Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), State("filter-stichtag", "options"),
+)

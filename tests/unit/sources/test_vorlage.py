@@ -1,0 +1,212 @@
+"""The importer: exact figures from the seed, a made-up second submission, clear parse errors."""
+
+from __future__ import annotations
+
+import filecmp
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from essen_dash import paths
+from essen_dash.cli import main
+from essen_dash.sources.vorlage import VorlageParseError, read_vorlage
+from essen_dash.tables.load import load_tables
+from tests.unit import expected as E
+from tests.unit.sources.fake_vorlage import FakeVorlage
+
+
+@pytest.fixture(scope="module")
+def register() -> pd.DataFrame:
+    return load_tables(paths.DEFAULT_DATA_DIR)["stadtteile_register"]
+
+
+# --- every figure of section 3.1 is in data/, equal to the source ------------------------
+
+def test_bezirk_tables_equal_the_source(tables):
+    bz = tables["bezirke"].set_index("bezirk_id")
+    assert list(bz.index) == list(E.BEZIRKE)
+    for bid, values in E.BEZIRKE.items():
+        assert tuple(bz.loc[bid, list(E.BEZIRK_COLUMNS)]) == values, bid
+        assert bz.loc[bid, "stichtag"] == date(2016, 9, 30)
+    assert list(bz["bezirk_nr"]) == list(range(1, 10))
+
+
+def test_hotspots_equal_the_source_and_use_register_numbers(tables):
+    hs = tables["stadtteile_hotspots"]
+    assert {(r.bezirk_id, r.stadtteil_name): r.origin12_pct for r in hs.itertuples()} == E.HOTSPOTS
+    assert dict(zip(hs["stadtteil_name"], hs["stadtteil_nr"]))["Bergeborbeck"] == 23
+    # Bezirke with "./." have no rows at all (never a 0)
+    assert not set(hs["bezirk_id"]) & {"II", "VI", "VIII", "IX"}
+
+
+def test_city_totals_equal_the_source(tables):
+    city = tables["city"].set_index("group_name")
+    for name, (count, pop_pct, ng_pct) in E.CITY.items():
+        row = city.loc[name]
+        assert row["person_count"] == count
+        assert (pd.isna(row["population_pct"]) if pop_pct is None else row["population_pct"] == pop_pct), name
+        assert (pd.isna(row["non_german_pct"]) if ng_pct is None else row["non_german_pct"] == ng_pct), name
+    assert list(city[city["group_kind"] == "nationality"]["nationality_rank"]) == [1, 2, 3]
+
+
+def test_jobcenter_equals_the_source(tables):
+    jc = tables["jobcenter"]
+    assert set(jc["stichtag"]) == {date(2016, 10, 5)}
+    got = jc.pivot(index="jc_area", columns="origin_group", values="share_pct")
+    for area, values in E.JOBCENTER.items():
+        assert tuple(got.loc[area, list(E.JC_GROUPS)]) == values, area
+    assert len(jc) == len(E.JOBCENTER) * len(E.JC_GROUPS)
+    eu = jc.drop_duplicates("origin_group").set_index("origin_group")["is_eu_origin"]
+    assert eu[eu].index.tolist() == ["Bulgarien", "Rumänien"]
+
+
+def test_crosswalk_as_published_with_unassigned_left_out(tables):
+    cw = tables["jobcenter_crosswalk"]
+    for area, (full, partial) in E.CROSSWALK.items():
+        rows = cw[cw["jc_area"] == area]
+        assert set(rows[~rows["is_partial"]]["stadtteil_name"]) == full, area
+        assert set(rows[rows["is_partial"]]["stadtteil_name"]) == partial, area
+    sued = cw[cw["jc_area"].isin(["Süd 1", "Süd 2"])]
+    assert set(sued["published_as"]) == {"Süd 1 & Süd 2"} and sued["is_list_incomplete"].all()
+    assert not cw[~cw["jc_area"].isin(["Süd 1", "Süd 2"])]["is_list_incomplete"].any()
+    named = set(cw["stadtteil_name"])
+    unassigned = set(tables["stadtteile_register"]["stadtteil_name"]) - named
+    # not guessed: e.g. Holsterhausen and Werden are in no published list
+    assert {"Holsterhausen", "Werden", "Byfang", "Margarethenhöhe"} <= unassigned
+    assert len(named) + len(unassigned) == 50
+
+
+def test_origin_country_lists(tables):
+    oc = tables["origin_countries"]
+    assert oc[oc["used_in"] == "bezirke"]["country_name"].tolist() == E.ORIGIN12
+    assert oc[oc["used_in"] == "jobcenter"]["country_name"].tolist() == E.JC_FURTHER
+    assert set(oc[oc["used_in"] == "jobcenter"]["origin_group"]) == {"weitere Länder"}
+
+
+def test_source_record(tables):
+    doc = tables["documents"].iloc[0]
+    assert doc["document_id"] == "1846/2016" and doc["document_date"] == date(2016, 12, 13)
+    assert (doc["bezirke_source"], doc["bezirke_stichtag"], doc["bezirke_section"]) == ("FB 12", date(2016, 9, 30), "3.1.1")
+    assert (doc["jobcenter_source"], doc["jobcenter_stichtag"], doc["jobcenter_section"]) == ("FB 56", date(2016, 10, 5), "3.1.2")
+
+
+# --- the importer reproduces data/ -------------------------------------------------------------
+
+def test_import_of_the_seed_reproduces_data_exactly(seed_path, tmp_path):
+    out = tmp_path / "out"
+    assert main(["import-vorlage", str(seed_path), "--out", str(out)]) == 0
+    expected = sorted(p.name for p in paths.DEFAULT_DATA_DIR.iterdir())
+    assert sorted(p.name for p in out.iterdir()) == expected
+    match, mismatch, errors = filecmp.cmpfiles(paths.DEFAULT_DATA_DIR, out, expected, shallow=False)
+    assert mismatch == [] and errors == []
+
+
+# --- another submission of the same format ---------------------------------------------------
+
+def test_made_up_submission_imports_its_own_figures(tmp_path, register):
+    fake = FakeVorlage()
+    path = tmp_path / "vorlage.txt"
+    path.write_text(fake.text(), encoding="utf-8")
+    t = read_vorlage(path, register)
+    bz = t["bezirke"].set_index("bezirk_id")
+    for bid, v in fake.bezirke.items():
+        assert tuple(bz.loc[bid, list(E.BEZIRK_COLUMNS)]) == pytest.approx(v), bid
+    assert set(t["bezirke"]["stichtag"]) == {date(2018, 12, 31)}
+    city = t["city"].set_index("group_name")
+    assert city.loc["Gesamtbevölkerung", "person_count"] == 591_032
+    assert city.loc["Nichtdeutsche", ["person_count", "population_pct"]].tolist() == [101_500, 17.2]
+    assert city.loc["Türkei", ["nationality_rank", "person_count", "population_pct", "non_german_pct"]].tolist() \
+        == [1, 13_500, 2.3, 13.3]
+    assert city.loc["Syrien", ["nationality_rank", "non_german_pct"]].tolist() == [2, 11.8]
+    assert city.loc["Rumänien", ["nationality_rank", "person_count", "population_pct"]].tolist() == [3, 5_123, 0.9]
+    hs = t["stadtteile_hotspots"]
+    assert list(zip(hs["bezirk_id"], hs["stadtteil_nr"], hs["origin12_pct"])) == [
+        ("I", 1, 12.5), ("V", 40, 6.0), ("V", 50, 7.1)]
+    jc = t["jobcenter"]
+    assert set(jc["stichtag"]) == {date(2019, 1, 15)}
+    assert jc[jc["jc_area"] == "Zentrum"]["share_pct"].tolist() == [50.0, 40.5, 30.0, 25.0]
+    assert jc[jc["origin_group"] == "Rumänien"]["is_eu_origin"].all()
+    assert set(jc["origin_group"]) == {"Afghanistan", "Syrien", "weitere Länder", "Rumänien"}
+    cw = t["jobcenter_crosswalk"]
+    assert set(cw["jc_area"]) == {"Zentrum", "Nord", "Süd A", "Süd B"}
+    assert cw[(cw["jc_area"] == "Nord") & cw["is_partial"]]["stadtteil_name"].tolist() == ["Nordviertel"]
+    oc = t["origin_countries"]
+    assert oc[oc["used_in"] == "bezirke"]["origin_group"].iloc[0] == "10 wesentliche Herkunftsländer"
+    doc = t["documents"].iloc[0]
+    assert doc["document_id"] == "0427/2019" and doc["jobcenter_stichtag"] == date(2019, 1, 15)
+
+
+def test_second_stichtag_is_added_beside_the_first(tmp_path, data_copy):
+    path = tmp_path / "vorlage.txt"
+    path.write_text(FakeVorlage().text(), encoding="utf-8")
+    assert main(["import-vorlage", str(path), "--out", str(data_copy)]) == 0
+    t = load_tables(data_copy)
+    assert t.stichtage == [date(2016, 9, 30), date(2018, 12, 31)]
+    assert len(t["bezirke"]) == 18 and len(t["documents"]) == 2
+    old = t["bezirke"][t["bezirke"]["stichtag"] == date(2016, 9, 30)].set_index("bezirk_id")
+    assert old.loc["I", "population_count"] == 67297
+    # importing the same submission again replaces its rows instead of doubling them
+    assert main(["import-vorlage", str(path), "--out", str(data_copy)]) == 0
+    assert len(load_tables(data_copy)["bezirke"]) == 18
+
+
+# --- text it cannot parse --------------------------------------------------------------------
+
+def lines_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+@pytest.mark.parametrize("needle, replacement, expected", [
+    ("Gesamtbevölkerung\t60.000", "Gesamtbevölkerung\tsechzigtausend", "Gesamtbevölkerung<TAB><Zahl>"),
+    ("Anteil nichtdeutscher Bevölkerung\t10,0 %", "Anteil nichtdeutscher Bevölkerung\t10,0",
+     "<Anteil> %"),
+    ("Stadtkern (12,5 %)", "Atlantis (12,5 %)", "einen Stadtteil des amtlichen Verzeichnisses statt 'Atlantis'"),
+    ("Anteil Projektwohnungen für Flüchtlinge\t11,1 %", "Anteil Sozialwohnungen\t11,1 %",
+     "eine Zeile der Bezirkstabelle"),
+    ("Zentrum\t50,0%", "Zentrum\t50,0%\t3,0%", "<Bereich> und 4 Anteile"),
+    ("Nord: Karnap", "Nordpol: Karnap", "einen Bereich der JobCenter-Tabelle"),
+])
+def test_unparseable_text_names_line_and_expectation(tmp_path, register, needle, replacement, expected):
+    text = FakeVorlage().text()
+    line_no = lines_of(text, needle)
+    path = tmp_path / "bad.txt"
+    path.write_text(text.replace(needle, replacement, 1), encoding="utf-8")
+    with pytest.raises(VorlageParseError) as err:
+        read_vorlage(path, register)
+    assert err.value.line_no == line_no
+    assert f"Zeile {line_no}" in str(err.value) and expected in str(err.value)
+
+
+def test_missing_bezirk_row_names_the_block(tmp_path, register):
+    text = FakeVorlage().text()
+    heading = lines_of(text, "Bezirk III")
+    lines = text.splitlines()
+    del lines[heading + 4]  # the hotspot row of Bezirk III (heading is 1-based)
+    path = tmp_path / "bad.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(VorlageParseError, match=f"Zeile {heading}: erwartet im Block dieses Bezirks auch die Zeile "
+                                                 "'Besonders betroffene Stadtteile"):
+        read_vorlage(path, register)
+
+
+def test_missing_section_and_latin1_are_reported(tmp_path, register):
+    text = FakeVorlage().text()
+    cut = tmp_path / "cut.txt"
+    cut.write_text(text.split("### 3.1.2")[0], encoding="utf-8")
+    with pytest.raises(VorlageParseError, match="Dokumentende: erwartet die Kopfzeile der JobCenter-Tabelle"):
+        read_vorlage(cut, register)
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes(text.encode("latin-1"))
+    with pytest.raises(VorlageParseError, match=r"Zeile \d+: erwartet UTF-8"):
+        read_vorlage(latin, register)
+
+
+def test_cli_reports_parse_errors_without_traceback(tmp_path, capsys):
+    path = tmp_path / "empty.txt"
+    path.write_text("nichts\n", encoding="utf-8")
+    assert main(["import-vorlage", str(path), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "FEHLER" in err and "lfd. Nummer" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
