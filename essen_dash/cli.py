@@ -6,42 +6,13 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from essen_dash import paths
 from essen_dash.format import de_number
-
-#: ``essen-dash show NAME`` → how to get that table from the loaded tables.
-SHOW_TABLES: dict[str, Callable] = {
-    "bezirke": lambda t: t["bezirke"],
-    "stadtteile-hotspots": lambda t: t["stadtteile_hotspots"],
-    "city": lambda t: t["city"],
-    "jobcenter": lambda t: t["jobcenter"],
-    "crosswalk": lambda t: t["jobcenter_crosswalk"],
-    "register": lambda t: t["stadtteile_register"],
-    "origin-countries": lambda t: t["origin_countries"],
-    "documents": lambda t: t["documents"],
-    "quality": lambda t: _quality(t),
-}
-
-
-def _quality(t):
-    from essen_dash.tables.quality import quality_table
-
-    return quality_table(t)
-
-
-def iso_dates(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for col in out.columns:
-        if out[col].map(lambda v: isinstance(v, date)).any():
-            out[col] = out[col].map(lambda v: v.isoformat() if isinstance(v, date) else v)
-    return out
-
+from essen_dash.tables.catalog import VIEWS, iso_dates
 
 # --- commands ----------------------------------------------------------------------
 
@@ -89,7 +60,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from essen_dash.tables.load import load_tables
 
-    df = iso_dates(SHOW_TABLES[args.table](load_tables()))
+    df = iso_dates(VIEWS[args.table].get(load_tables()))
     if args.format == "json":
         print(df.to_json(orient="records", force_ascii=False, indent=1))
     else:
@@ -152,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("show", parents=[common], help="Eine Tabelle ausgeben")
-    p.add_argument("table", choices=sorted(SHOW_TABLES))
+    p.add_argument("table", choices=list(VIEWS))
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.set_defaults(func=cmd_show)
 

@@ -8,6 +8,7 @@ from dash import html
 
 from essen_dash.data import AppData
 from essen_dash.format import de_date
+from essen_dash.tables.schema import BEZIRK_IDS
 
 
 #: plotly config for every graph: German locale-free buttons, no logo, base-map data from our own assets.
@@ -25,7 +26,9 @@ def stichtag_of(value: str | None, data: AppData) -> date:
 
 
 def selection(value) -> set[str]:
-    return {b for b in (value or []) if isinstance(b, str)}
+    """Return the valid Bezirk ids in a filter value (a list, or a comma-separated URL parameter)."""
+    items = value.split(",") if isinstance(value, str) else (value or [])
+    return {b.strip().upper() for b in items if isinstance(b, str) and b.strip().upper() in BEZIRK_IDS}
 
 
 def card(title: str, *children, class_name: str = "") -> html.Section:

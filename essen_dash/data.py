@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from essen_dash.format import de_date
-from essen_dash.geo.boundaries import ATTRIBUTION, Boundaries, GeometryJoinError, GeometryNotFound, load_boundaries
+from essen_dash.geo.boundaries import (ATTRIBUTION, Boundaries, GeometryJoinError, GeometryNotFound, jobcenter_areas,
+                                      load_boundaries)
 from essen_dash.tables.load import Tables, load_tables
 from essen_dash.tables.quality import Finding, findings
 
@@ -23,6 +24,8 @@ class AppData:
     boundaries: Boundaries | None
     geometry_problem: str | None
     quality: tuple[Finding, ...]
+    #: dissolved JobCenter areas per JobCenter Stichtag (empty without boundaries)
+    jobcenter_geo: dict = field(default_factory=dict)
 
     @property
     def stichtage(self) -> list[date]:
@@ -31,6 +34,11 @@ class AppData:
     @property
     def latest(self) -> date:
         return self.stichtage[-1]
+
+    def latest_for_jobcenter(self, jc_stichtag: date) -> date:
+        """Return the Bezirk Stichtag published together with a JobCenter Stichtag."""
+        docs = self.tables["documents"]
+        return docs[docs["jobcenter_stichtag"] == jc_stichtag]["bezirke_stichtag"].iloc[0]
 
     def document(self, stichtag: date):
         docs = self.tables["documents"]
@@ -51,7 +59,11 @@ def load_app_data(data_dir: Path | None = None) -> AppData:
     except (GeometryNotFound, GeometryJoinError) as exc:
         boundaries, problem = None, str(exc)
         log.error("Karten nicht verfügbar: %s", exc)
-    return AppData(tables, boundaries, problem, tuple(findings(tables)))
+    jc_geo = {}
+    if boundaries is not None:
+        cw = tables["jobcenter_crosswalk"]
+        jc_geo = {day: jobcenter_areas(boundaries.stadtteile, rows) for day, rows in cw.groupby("stichtag")}
+    return AppData(tables, boundaries, problem, tuple(findings(tables)), jc_geo)
 
 
 _current: AppData | None = None

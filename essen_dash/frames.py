@@ -94,3 +94,79 @@ def jobcenter_stichtag(tables: Tables, bezirke_stichtag: date) -> date:
     docs = tables["documents"]
     row = docs[docs["bezirke_stichtag"] == bezirke_stichtag]
     return row["jobcenter_stichtag"].iloc[0] if len(row) else max(tables["jobcenter"]["stichtag"])
+
+
+def overlapping_areas(tables: Tables, jc_stichtag: date, bezirke: set[str]) -> list[str]:
+    """Return the JobCenter areas with at least one Stadtteil in the given Bezirke (all when none given)."""
+    cw = tables["jobcenter_crosswalk"][tables["jobcenter_crosswalk"]["stichtag"] == jc_stichtag]
+    if not bezirke:
+        return list(dict.fromkeys(tables["jobcenter"][tables["jobcenter"]["stichtag"] == jc_stichtag]["jc_area"]))
+    reg = tables["stadtteile_register"].set_index("stadtteil_nr")["bezirk_id"]
+    hit = cw[cw["stadtteil_nr"].map(reg).isin(bezirke)]
+    return list(dict.fromkeys(hit["jc_area"]))
+
+
+def jobcenter_area_frame(tables: Tables, areas, jc_stichtag: date, group: str) -> pd.DataFrame:
+    """Return one row per published area list with the chosen group's share (summed over jointly listed areas)."""
+    matrix = jobcenter_matrix(tables, jc_stichtag)
+    rows = []
+    for a in areas.itertuples():
+        parts = [float(matrix.loc[area, group]) for area in a.jc_areas]
+        rows.append({"key": a.published_as, "name": a.published_as, "jc_areas": a.jc_areas,
+                     "value": sum(parts), "parts": parts, "members": a.members,
+                     "partial_members": a.partial_members, "shared_members": a.shared_members,
+                     "is_list_incomplete": a.is_list_incomplete})
+    return pd.DataFrame(rows)
+
+
+def jobcenter_map_inputs(areas, stadtteile, crosswalk: pd.DataFrame, keep: list[str] | None = None) -> dict:
+    """Return what the JobCenter map draws: area cores, other Stadtteile, hatching, outlines, label points.
+
+    ``keep`` limits the map to areas whose published list names one of these JobCenter areas.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from essen_dash.geo.boundaries import METRIC_CRS, SOURCE_CRS, hatch_lines
+
+    if keep is not None:
+        areas = areas[[bool(set(a) & set(keep)) for a in areas["jc_areas"]]]
+    lists = crosswalk.groupby("stadtteil_nr")["published_as"].apply(lambda s: sorted(set(s)))
+    partial = crosswalk[crosswalk["is_partial"]].groupby("stadtteil_nr")["published_as"].apply(set)
+    core = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": a.published_as, "properties": {}, "geometry": shapely.geometry.mapping(a.core_geometry)}
+        for a in areas.itertuples() if a.core_geometry is not None]}
+    in_view = set().union(*[set(m) for m in areas["members"]]) if len(areas) else set()
+    others, shared_geoms = [], []
+    for st in stadtteile.itertuples():
+        named = lists.get(st.stadtteil_nr, [])
+        if keep is not None and st.stadtteil_name not in in_view:
+            continue
+        if len(named) == 1 and st.stadtteil_nr not in partial.index:
+            continue  # drawn as part of its area's core
+        if named:
+            part = partial.get(st.stadtteil_nr, set())
+            text = "<br>".join(f"{n}{' (teilweise)' if n in part else ''}" for n in named)
+            hover = f"<b>{st.stadtteil_name}</b><br>zugeordnet zu:<br>{text}"
+            shared_geoms.append(st.geometry)
+        else:
+            hover = f"<b>{st.stadtteil_name}</b><br>in der Quelle keinem JobCenter-Bereich zugeordnet"
+        others.append({"type": "Feature", "id": str(st.stadtteil_nr), "properties": {"hover": hover},
+                       "geometry": shapely.geometry.mapping(st.geometry)})
+    outline_lon, outline_lat = [], []
+    for geom in areas.geometry:
+        for ring in shapely.get_parts(shapely.boundary(geom)):
+            xs, ys = ring.xy
+            outline_lon += [round(x, 5) for x in xs] + [None]
+            outline_lat += [round(y, 5) for y in ys] + [None]
+    def largest_part(geom):
+        parts = shapely.get_parts(geom)
+        return parts[int(np.argmax(shapely.area(parts)))]
+
+    anchors = [largest_part(g if g is not None else f) for g, f in zip(areas["core_geometry"], areas.geometry)]
+    points = gpd.GeoSeries(anchors, crs=SOURCE_CRS).to_crs(METRIC_CRS).representative_point().to_crs(SOURCE_CRS)
+    labels = pd.DataFrame({"key": areas["published_as"].to_numpy(), "lon": points.x.round(5).to_numpy(),
+                           "lat": points.y.round(5).to_numpy()})
+    return {"core": core, "others": {"type": "FeatureCollection", "features": others},
+            "hatch": hatch_lines(shared_geoms), "outline": (outline_lon, outline_lat), "labels": labels,
+            "areas": areas}

@@ -91,6 +91,6 @@ def allocation_scatter(frame: pd.DataFrame, *, selected: set[str] = frozenset(),
     fig.update_layout(height=height, legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
                       xaxis={"title": "Anteil an den Einwohnern aus den 12 Herkunftsländern (%)", "range": [0, top],
                              "gridcolor": "#eef1f4"},
-                      yaxis={"title": "Anteil an den Projektwohnungen (%)", "range": [0, top], "gridcolor": "#eef1f4",
-                             "scaleanchor": "x"}, margin={"t": 90})
+                      yaxis={"title": "Anteil an den Projektwohnungen (%)", "range": [0, top], "gridcolor": "#eef1f4"},
+                      margin={"t": 90})
     return fig

@@ -8,12 +8,14 @@ layout keys of :func:`value_layout`, so a callback can patch exactly those.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from essen_dash.classify import NO_VALUE_COLOUR, SCHEMES, Classes
-from essen_dash.figures.common import HIGHLIGHT, base_layout
+from essen_dash.figures.common import base_layout
 from essen_dash.format import de_number
 from essen_dash.indicators import Indicator
 
@@ -36,47 +38,65 @@ def hover_data(frame: pd.DataFrame, indicator: Indicator) -> np.ndarray:
 HOVER = "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}<br>%{customdata[3]}<extra></extra>"
 
 
-def _outline(frame: pd.DataFrame, selected: set[str]) -> dict:
-    sel = frame["bezirk_id"].isin(selected) if selected else pd.Series(False, index=frame.index)
-    return {"color": [HIGHLIGHT if s else "white" for s in sel], "width": [2.6 if s else 0.8 for s in sel]}
-
-
 def _trace(frame: pd.DataFrame, geojson, name: str, colorscale, z, showlegend: bool, indicator: Indicator,
-           selected: set[str], **extra) -> go.Choropleth:
+           **extra) -> go.Choropleth:
     return go.Choropleth(
         geojson=geojson, locations=frame["key"].tolist(), z=z, name=name, colorscale=colorscale,
-        customdata=hover_data(frame, indicator), hovertemplate=HOVER, marker={"line": _outline(frame, selected)},
+        customdata=hover_data(frame, indicator), hovertemplate=HOVER, marker={"line": {"color": "white", "width": 1}},
         showlegend=showlegend, legendgroup=name, **extra)
 
 
+def label_trace(frame: pd.DataFrame, points: pd.DataFrame, level: str, indicator: Indicator) -> go.Scattergeo:
+    """Return map labels: Bezirk numerals, or the names of Stadtteile with a published value."""
+    if level == "bezirk":
+        shown, text = frame, frame["bezirk_id"]
+    else:
+        shown = frame[frame["value"].notna()]
+        text = [f"{n}<br>{indicator.format(v)}" for n, v in zip(shown["name"], shown["value"])]
+    at = points.set_index("key").loc[shown["key"]]
+    return go.Scattergeo(lon=at["lon"].round(5).tolist(), lat=at["lat"].round(5).tolist(), text=list(text),
+                         mode="text", hoverinfo="skip", showlegend=False, name="Beschriftung",
+                         textfont={"size": 14 if level == "bezirk" else 11, "color": "#111",
+                                   "shadow": "0 0 3px white, 0 0 3px white, 0 0 2px white"})
+
+
 def value_traces(frame: pd.DataFrame, indicator: Indicator, scheme: str, geojson,
-                 selected: set[str] = frozenset()) -> list[go.Choropleth]:
-    """Return the traces that carry values: a grey one for units without a value, then the coloured ones."""
+                 selected: set[str] = frozenset(), labels: pd.DataFrame | None = None,
+                 level: str = "bezirk") -> list:
+    """Return the traces that carry values: grey units without a value, the coloured ones, then labels.
+
+    With a selection only the selected Bezirke (or their Stadtteile) are drawn, so the map zooms to them;
+    classes are still computed over all units, so colours keep their city-wide meaning.
+    """
     classes = classes_for(frame, indicator, scheme)
+    if selected:
+        keep = frame["bezirk_id"].isin(selected).to_numpy()
+        frame = frame[keep]
+        classes = replace(classes, colours=[c for c, k in zip(classes.colours, keep) if k])
     traces = []
     missing = frame[frame["value"].isna()]
     if len(missing):
         traces.append(_trace(missing, geojson, NO_VALUE_LABEL, [[0, NO_VALUE_COLOUR], [1, NO_VALUE_COLOUR]],
-                             [0] * len(missing), True, indicator, selected, showscale=False))
+                             [0] * len(missing), True, indicator, showscale=False))
     valued = frame[frame["value"].notna()]
     if valued.empty:
-        return traces
+        return traces + ([label_trace(frame, labels, level, indicator)] if labels is not None else [])
     if classes.continuous:
         unit = indicator.unit
         traces.append(_trace(
             valued, geojson, indicator.short, classes.colorscale, valued["value"].tolist(), False, indicator,
-            selected, zmin=classes.zmin, zmax=classes.zmax, zmid=classes.zmid,
+            zmin=classes.zmin, zmax=classes.zmax, zmid=classes.zmid,
             colorbar={"title": {"text": unit, "side": "top"}, "thickness": 14, "len": 0.6, "x": 1.0,
                       "tickformat": ",.0f" if indicator.decimals == 0 else ",.1f", "outlinewidth": 0}))
-        return traces
+        return traces + ([label_trace(frame, labels, level, indicator)] if labels is not None else [])
     index = frame.index.get_indexer(valued.index)
     colours = [classes.colours[i] for i in index]
     for label, colour in zip(classes.labels, classes.legend_colours):
         members = valued[[c == colour for c in colours]]
         # every class is listed in the legend, even an empty one, so the scale is complete
         traces.append(_trace(members, geojson, f"{label} {indicator.unit}", [[0, colour], [1, colour]],
-                             [1] * len(members), True, indicator, selected, showscale=False))
-    return traces
+                             [1] * len(members), True, indicator, showscale=False))
+    return traces + ([label_trace(frame, labels, level, indicator)] if labels is not None else [])
 
 
 def value_layout(indicator: Indicator, scheme: str, level_label: str, stichtag_text: str) -> dict[tuple, str]:
@@ -97,14 +117,15 @@ def assign(target, updates: dict[tuple, object]) -> None:
         node[path[-1]] = value
 
 
-def choropleth(frame: pd.DataFrame, indicator: Indicator, scheme: str, geojson, *, level_label: str,
-               stichtag_text: str, source: str, selected: set[str] = frozenset(), height: int = 560) -> go.Figure:
+def choropleth(frame: pd.DataFrame, indicator: Indicator, scheme: str, geojson, *, level: str, level_label: str,
+               stichtag_text: str, source: str, selected: set[str] = frozenset(), labels: pd.DataFrame | None = None,
+               height: int = 600) -> go.Figure:
     """Return the whole map figure."""
-    fig = go.Figure(value_traces(frame, indicator, scheme, geojson, selected))
+    fig = go.Figure(value_traces(frame, indicator, scheme, geojson, selected, labels, level))
     base_layout(fig, indicator.label, "", source)
     fig.update_geos(visible=False, fitbounds="locations", projection_type="mercator", bgcolor="white")
     fig.update_layout(
-        height=height, dragmode=False, margin={"l": 0, "r": 0, "t": 70, "b": 40},
+        height=height, dragmode=False, margin={"l": 0, "r": 0, "t": 80, "b": 46},
         legend={"orientation": "v", "x": 0.0, "y": 0.02, "xanchor": "left", "yanchor": "bottom",
                 "bgcolor": "rgba(255,255,255,0.85)", "traceorder": "normal", "itemclick": False,
                 "itemdoubleclick": False, "font": {"size": 12}},

@@ -16,15 +16,16 @@ def base_layout(fig: go.Figure, title: str, subtitle: str = "", source: str = ""
     fig.update_layout(
         title={"text": f"<b>{title}</b>" + (f"<br><span style='font-size:13px;color:{MUTED}'>{subtitle}</span>"
                                              if subtitle else ""),
-               "x": 0.01, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 18, "color": INK}},
+               "x": 0.01, "xanchor": "left", "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 14},
+               "font": {"size": 18, "color": INK}},
         font={"family": FONT, "color": INK, "size": 13},
         separators=",.",
         paper_bgcolor="white",
         plot_bgcolor="white",
-        margin={"l": 10, "r": 10, "t": 70 if subtitle else 50, "b": 40 if source else 10},
+        margin={"l": 10, "r": 10, "t": 80 if subtitle else 56, "b": 46 if source else 10},
         hoverlabel={"bgcolor": "white", "font": {"family": FONT, "size": 13}},
     )
     if source:
-        fig.add_annotation(text=source, showarrow=False, xref="paper", yref="paper", x=0, y=0, yshift=-30,
+        fig.add_annotation(text=source, showarrow=False, xref="paper", yref="paper", x=0, y=0, yshift=-14,
                            xanchor="left", yanchor="top", font={"size": 11, "color": MUTED}, name="source")
     return fig

@@ -222,6 +222,17 @@ class Boundaries:
         """Return each level as compact GeoJSON bytes, feature ``id`` = Bezirk id / Stadtteil number."""
         return {level: json.dumps(self.geojson(level), separators=(",", ":")).encode() for level in LEVEL_KEYS}
 
+    @cached_property
+    def label_points(self) -> dict[str, pd.DataFrame]:
+        """Return a point inside each unit (key, lon, lat) for map labels."""
+        out = {}
+        for level, column in LEVEL_KEYS.items():
+            gdf = self.level(level)
+            points = gdf.to_crs(METRIC_CRS).representative_point().to_crs(SOURCE_CRS)
+            out[level] = pd.DataFrame({"key": gdf[column].astype(str).to_numpy(), "lon": points.x.to_numpy(),
+                                       "lat": points.y.to_numpy()})
+        return out
+
     def geojson(self, level: str) -> dict:
         gdf = self.level(level)
         keyed = gdf[["geometry"]].set_axis(gdf[LEVEL_KEYS[level]].astype(str).to_numpy())
@@ -303,23 +314,51 @@ def _write_cache(b: Boundaries, target: Path) -> None:
 # --- JobCenter areas --------------------------------------------------------------------
 
 def jobcenter_areas(stadtteile: gpd.GeoDataFrame, crosswalk: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Dissolve each published JobCenter list into one area, keeping which members are partial.
+    """Dissolve each published JobCenter list into one area, keeping which members are partial or shared.
 
-    Areas the source lists together (e.g. "Süd 1 & Süd 2") stay one shape: the
-    source does not say how its Stadtteile split between them.
+    Areas the source lists together (e.g. "Süd 1 & Süd 2") stay one shape: the source does not say how
+    its Stadtteile split between them. ``core_geometry`` holds only the members that belong to this area
+    alone and fully; a Stadtteil listed as partial, or listed by two areas, is ``shared``.
     """
     geo = stadtteile.set_index("stadtteil_nr").geometry
+    lists_per_stadtteil = crosswalk.groupby("stadtteil_nr")["published_as"].nunique()
     rows = []
     for published_as, members in crosswalk.groupby("published_as", sort=False):
+        areas = list(dict.fromkeys(members["jc_area"]))
         members = members.drop_duplicates("stadtteil_nr")
+        shared = members["is_partial"] | (members["stadtteil_nr"].map(lists_per_stadtteil) > 1)
         partial = members[members["is_partial"]]
+        core = members[~shared]
         rows.append({
             "published_as": published_as,
-            "jc_areas": list(dict.fromkeys(crosswalk[crosswalk["published_as"] == published_as]["jc_area"])),
+            "jc_areas": areas,
             "members": members["stadtteil_name"].tolist(),
             "partial_members": partial["stadtteil_name"].tolist(),
+            "shared_members": members[shared]["stadtteil_name"].tolist(),
             "is_list_incomplete": bool(members["is_list_incomplete"].any()),
             "geometry": shapely.union_all(geo.loc[members["stadtteil_nr"]].values),
+            "core_geometry": shapely.union_all(geo.loc[core["stadtteil_nr"]].values) if len(core) else None,
             "partial_geometry": shapely.union_all(geo.loc[partial["stadtteil_nr"]].values) if len(partial) else None,
         })
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=stadtteile.crs)
+
+
+def hatch_lines(geometries, spacing_m: float = 220.0) -> tuple[list, list]:
+    """Return lon/lat lists (None-separated) of diagonal hatching clipped to ``geometries``."""
+    metric = gpd.GeoSeries(list(geometries), crs=SOURCE_CRS).to_crs(METRIC_CRS)
+    if metric.empty:
+        return [], []
+    minx, miny, maxx, maxy = metric.total_bounds
+    span = (maxx - minx) + (maxy - miny)
+    offsets = np.arange(-span, span, spacing_m)
+    lines = shapely.linestrings([[[minx + o, miny], [minx + o + span, miny + span]] for o in offsets])
+    clipped = shapely.intersection(shapely.union_all(lines), shapely.union_all(metric.values))
+    parts = [g for g in shapely.get_parts(clipped) if g.geom_type == "LineString" and not g.is_empty]
+    back = gpd.GeoSeries(parts, crs=METRIC_CRS).to_crs(SOURCE_CRS)
+    lon: list = []
+    lat: list = []
+    for line in back:
+        xs, ys = line.xy
+        lon += [round(x, 5) for x in xs] + [None]
+        lat += [round(y, 5) for y in ys] + [None]
+    return lon, lat

@@ -65,8 +65,9 @@ def layout(indicator=None, scheme=None, level=None, **params):
     frame, classes, source, bar = build(data, view.indicator, view.scheme, view.level, set(view.bezirk), view.stichtag)
     indicator_obj = INDICATORS[view.indicator]
     if data.boundaries is not None:
-        figure = choropleth(frame, indicator_obj, view.scheme, geojson_url(view.level), level_label=LEVELS[view.level],
-                            stichtag_text=de_date(view.stichtag), source=source, selected=set(view.bezirk))
+        figure = choropleth(frame, indicator_obj, view.scheme, geojson_url(view.level), level=view.level,
+                            level_label=LEVELS[view.level], stichtag_text=de_date(view.stichtag), source=source,
+                            selected=set(view.bezirk), labels=data.boundaries.label_points[view.level])
         map_area = dcc.Graph(id=f"{PAGE}-map", figure=figure, config=GRAPH_CONFIG,
                              className="map-graph")
     else:
@@ -112,7 +113,9 @@ def update(indicator_key, scheme, level, bezirke, stichtag_value):
     frame, classes, source, bar = build(data, indicator_key, scheme, level, selected, stichtag)
     indicator = INDICATORS[indicator_key]
     patch = Patch()
-    patch["data"] = [t.to_plotly_json() for t in value_traces(frame, indicator, scheme, geojson_url(level), selected)]
+    traces = value_traces(frame, indicator, scheme, geojson_url(level), selected,
+                          data.boundaries.label_points[level], level)
+    patch["data"] = [t.to_plotly_json() for t in traces]
     assign(patch["layout"], value_layout(indicator, scheme, LEVELS[level], de_date(stichtag)))
     return patch, bar, metadata(data, indicator_key, scheme, level, stichtag)
 

@@ -157,3 +157,14 @@ def test_jobcenter_areas_dissolve_with_partial_members():
     assert areas.loc["Ost", "partial_members"] == ["B"] and areas.loc["Ost", "partial_geometry"].equals(box(1, 0, 2, 1))
     assert areas.loc["Süd 1 & Süd 2", "jc_areas"] == ["Süd 1", "Süd 2"]
     assert areas.loc["Süd 1 & Süd 2", "is_list_incomplete"] and areas.loc["Süd 1 & Süd 2", "partial_geometry"] is None
+    # C is listed by West and by Süd: shared, so neither fills it as its own
+    assert areas.loc["West", "shared_members"] == ["B", "C"] and areas.loc["West", "core_geometry"] is None
+    assert areas.loc["Ost", "core_geometry"].equals(box(0, 0, 1, 1))
+
+
+def test_hatching_stays_inside_the_polygon():
+    square = gpd.GeoSeries([box(7.0, 51.4, 7.02, 51.41)], crs=B.SOURCE_CRS)
+    lon, lat = B.hatch_lines(square.values, spacing_m=200)
+    points = [(x, y) for x, y in zip(lon, lat) if x is not None]
+    assert len(points) >= 2 * 8 and lon.count(None) >= 8
+    assert all(7.0 - 1e-5 <= x <= 7.02 + 1e-5 and 51.4 - 1e-5 <= y <= 51.41 + 1e-5 for x, y in points)

@@ -1,0 +1,104 @@
+"""JobCenter figures: the areas × origin heatmap, the area map with partial members hatched, the bars."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from essen_dash.classify import NO_VALUE_COLOUR, SEQUENTIAL
+from essen_dash.figures.common import INK, MUTED, base_layout
+from essen_dash.format import de_number
+
+HATCH_COLOUR = "#5b6770"
+
+
+def pct(v: float) -> str:
+    return de_number(v, 1, "%")
+
+
+def heatmap(matrix: pd.DataFrame, *, title: str, subtitle: str = "", source: str = "", height: int = 460) -> go.Figure:
+    """Return areas (rows) × origin groups (columns); every column sums to about 100 %."""
+    text = [[pct(v) for v in row] for row in matrix.to_numpy()]
+    fig = go.Figure(go.Heatmap(
+        z=matrix.to_numpy(), x=list(matrix.columns), y=list(matrix.index), text=text, texttemplate="%{text}",
+        colorscale=SEQUENTIAL, zmin=0, colorbar={"title": {"text": "%"}, "thickness": 12, "outlinewidth": 0},
+        hovertemplate="<b>%{y}</b> · %{x}<br>%{text} der Leistungsbeziehenden dieser Herkunft<extra></extra>",
+        xgap=2, ygap=2))
+    base_layout(fig, title, subtitle, source)
+    fig.update_layout(height=height, xaxis={"side": "top", "title": None}, yaxis={"autorange": "reversed"},
+                      margin={"t": 110 if subtitle else 90})
+    return fig
+
+
+def area_label(row) -> str:
+    if len(row.jc_areas) > 1:
+        return f"{' + '.join(row.jc_areas)}<br>{' + '.join(pct(p) for p in row.parts)} = {pct(row.value)}"
+    return f"{row.name}<br>{pct(row.value)}"
+
+
+def area_hover(row) -> str:
+    lines = [f"<b>{' + '.join(row.jc_areas)}</b>", f"{pct(row.value)} der Leistungsbeziehenden dieser Herkunft"]
+    if len(row.jc_areas) > 1:
+        lines.append("gemeinsam veröffentlicht: Summe der Bereiche")
+    lines.append("Stadtteile: " + ", ".join(row.members) + (" …" if row.is_list_incomplete else ""))
+    if row.shared_members:
+        lines.append("teilweise/geteilt: " + ", ".join(row.shared_members))
+    return "<br>".join(lines)
+
+
+def area_map(frame: pd.DataFrame, core_geojson: dict, other_geojson: dict, hatch: tuple[list, list],
+             outline: tuple[list, list], labels: pd.DataFrame, *, title: str, source: str,
+             height: int = 600) -> go.Figure:
+    """Return the JobCenter map: areas filled by value, shared Stadtteile hatched, the rest grey."""
+    fig = go.Figure()
+    others = [f["id"] for f in other_geojson["features"]]
+    if others:
+        fig.add_choropleth(geojson=other_geojson, locations=others, z=[0] * len(others), showscale=False,
+                           colorscale=[[0, NO_VALUE_COLOUR], [1, NO_VALUE_COLOUR]], name="nicht oder geteilt zugeordnet",
+                           marker={"line": {"color": "white", "width": 0.6}},
+                           customdata=[f["properties"]["hover"] for f in other_geojson["features"]],
+                           hovertemplate="%{customdata}<extra></extra>", showlegend=False)
+    fig.add_traces(value_traces(frame, core_geojson, labels))
+    fig.add_scattergeo(lon=hatch[0], lat=hatch[1], mode="lines", line={"color": HATCH_COLOUR, "width": 0.8},
+                       name="teilweise oder mehreren Bereichen zugeordnet (schraffiert)", hoverinfo="skip")
+    fig.add_scattergeo(lon=outline[0], lat=outline[1], mode="lines", line={"color": INK, "width": 1.6},
+                       name="Grenze eines JobCenter-Bereichs", hoverinfo="skip")
+    base_layout(fig, title, "", source)
+    fig.update_geos(visible=False, fitbounds="locations", projection_type="mercator")
+    fig.update_layout(height=height, dragmode=False, margin={"l": 0, "r": 0, "t": 80, "b": 46},
+                      legend={"x": 0, "y": 0.02, "yanchor": "bottom", "bgcolor": "rgba(255,255,255,0.85)",
+                              "itemclick": False, "itemdoubleclick": False})
+    return fig
+
+
+def value_traces(frame: pd.DataFrame, core_geojson: dict, labels: pd.DataFrame) -> list:
+    """Return the traces that change with the origin group: area fill and area labels."""
+    filled = frame[frame["key"].isin({f["id"] for f in core_geojson["features"]})]
+    at = labels.set_index("key").loc[frame["key"]]
+    return [
+        go.Choropleth(geojson=core_geojson, locations=filled["key"].tolist(), z=filled["value"].round(2).tolist(),
+                      colorscale=SEQUENTIAL, zmin=0, zmax=float(frame["value"].max()) or 1,
+                      marker={"line": {"color": "white", "width": 0.6}}, name="Anteil",
+                      colorbar={"title": {"text": "%"}, "thickness": 12, "len": 0.5, "outlinewidth": 0},
+                      customdata=[area_hover(r) for r in filled.itertuples()],
+                      hovertemplate="%{customdata}<extra></extra>"),
+        go.Scattergeo(lon=at["lon"].tolist(), lat=at["lat"].tolist(), mode="text", hoverinfo="skip",
+                      text=[area_label(r) for r in frame.itertuples()], showlegend=False, name="Beschriftung",
+                      textfont={"size": 12, "color": "#111", "shadow": "0 0 3px white, 0 0 3px white"}),
+    ]
+
+
+def area_bars(frame: pd.DataFrame, unassigned: float, group: str, *, title: str, source: str = "",
+              height: int = 420) -> go.Figure:
+    """Return the chosen group's share per area, largest first, with the unassigned share stated."""
+    shown = frame.sort_values("value")
+    fig = go.Figure(go.Bar(
+        x=shown["value"], y=[" + ".join(a) for a in shown["jc_areas"]], orientation="h",
+        marker_color="#2c7fb8", text=[pct(v) for v in shown["value"]], textposition="outside", cliponaxis=False,
+        hovertemplate="<b>%{y}</b><br>%{text}<extra></extra>"))
+    base_layout(fig, title, f"nicht zugeordnet: {pct(unassigned)}", source)
+    fig.update_layout(height=height, showlegend=False,
+                      xaxis={"title": "% der Leistungsbeziehenden dieser Herkunft", "gridcolor": "#eef1f4",
+                             "range": [0, float(shown["value"].max()) * 1.2]},
+                      yaxis={"automargin": True}, margin={"r": 30})
+    return fig

@@ -1,0 +1,122 @@
+"""Daten & Quellen: every table (sortable, filterable, downloadable), the quality report, sources and licences."""
+
+from __future__ import annotations
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, callback, dash_table, dcc, html
+
+from essen_dash.components import card, selection
+from essen_dash.data import AppData, current
+from essen_dash.format import de_date
+from essen_dash.geo.boundaries import OFFICIAL_SOURCE
+from essen_dash.tables.catalog import VIEWS, iso_dates
+from essen_dash.tables.schema import TABLES
+
+dash.register_page(__name__, path="/daten", name="Daten & Quellen", title="Daten & Quellen – Sozialdaten Essen",
+                   order=4)
+
+PAGE = "daten"
+DEFAULT_VIEW = "bezirke"
+
+
+def narrowed(data: AppData, name: str, bezirke: set[str]) -> pd.DataFrame:
+    """Return the table, limited to the chosen Bezirke where it has a Bezirk column."""
+    df = VIEWS[name].get(data.tables)
+    if bezirke and "bezirk_id" in df.columns:
+        df = df[df["bezirk_id"].isin(bezirke)]
+    return iso_dates(df)
+
+
+def columns(name: str, df: pd.DataFrame) -> list[dict]:
+    table = TABLES.get({"stadtteile-hotspots": "stadtteile_hotspots", "crosswalk": "jobcenter_crosswalk",
+                        "register": "stadtteile_register", "origin-countries": "origin_countries"}.get(name, name))
+    out = []
+    for col in df.columns:
+        spec = next((c for c in table.columns if c.name == col), None) if table else None
+        numeric = spec is not None and spec.type in ("integer", "number")
+        title = f"{spec.title} ({spec.unit})" if spec is not None and spec.unit else (spec.title if spec else col)
+        column = {"name": [title, col], "id": col, "type": "numeric" if numeric else "text"}
+        if numeric:
+            column["format"] = {"locale": {"decimal": ",", "group": "."},
+                                "specifier": ",d" if spec.type == "integer" else ",.1f"}
+        out.append(column)
+    return out
+
+
+def data_table(name: str, df: pd.DataFrame) -> dash_table.DataTable:
+    return dash_table.DataTable(
+        id=f"{PAGE}-table", data=df.to_dict("records"), columns=columns(name, df), sort_action="native",
+        filter_action="native", page_size=25, merge_duplicate_headers=True, style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left"},
+        style_header={"fontWeight": 600, "backgroundColor": "#f4f6f8", "whiteSpace": "normal"},
+        style_data_conditional=[{"if": {"filter_query": "{ergebnis} = Abweichung"}, "backgroundColor": "#fdecec"}],
+        filter_options={"placeholder_text": "filtern …"})
+
+
+def quality_section(data: AppData) -> html.Div:
+    bad = [f for f in data.quality if f.is_discrepancy]
+    items = [html.Li([html.B(f"{f.check}, {f.subject}: "),
+                      f"veröffentlicht {str(f.published).replace('.', ',')} {f.unit}, nachgerechnet "
+                      f"{f.recomputed_text()} {f.unit} ", html.Span(f"({f.formula})", className="hint")])
+             for f in bad]
+    return html.Div([
+        html.P(f"{len(data.quality)} veröffentlichte Werte wurden aus den veröffentlichten Zahlen nachgerechnet; "
+               f"{len(bad)} weichen über die Rundung hinaus ab. Die Daten bleiben wie veröffentlicht.",
+               id=f"{PAGE}-quality-summary"),
+        html.Ul(items, id=f"{PAGE}-quality-list"),
+        html.P("Die vollständige Prüfliste steht in der Tabelle „Datenqualität“ oben.", className="hint")])
+
+
+def sources_section(data: AppData) -> html.Div:
+    docs = data.tables["documents"]
+    rows = [html.Li(f"Ratsvorlage {d.document_id} „{d.title}“ ({d.publisher}, {de_date(d.document_date)}): "
+                    f"Abschnitt {d.bezirke_section} – Stadt Essen, {d.bezirke_source}, Stand "
+                    f"{de_date(d.bezirke_stichtag)}; Abschnitt {d.jobcenter_section} – Stadt Essen, "
+                    f"{d.jobcenter_source}, Stand {de_date(d.jobcenter_stichtag)}.") for d in docs.itertuples()]
+    geo = ([html.Li("Grenzen der Stadtbezirke und Stadtteile: Stadt Essen (Amt für Geoinformation, Vermessung und "
+                    "Kataster / Amt für Statistik), Datenlizenz Deutschland – Namensnennung 2.0 (dl-de/by-2-0). "
+                    "Namensnennung: „Stadt Essen“."),
+            html.Li(["Aufbereitung der Geometrie: ", html.Ul([html.Li(n) for n in data.boundaries.notes])])]
+           if data.boundaries is not None else [html.Li(f"Grenzdateien nicht gefunden. {OFFICIAL_SOURCE}")])
+    return html.Div([html.Ul(rows + geo, id=f"{PAGE}-sources"),
+                     html.P("Die Zahlen werden mit Quellenangabe aus der öffentlichen Ratsvorlage übernommen. "
+                            "Stadtteile ohne veröffentlichten Wert bleiben leer (nie 0).", className="hint")])
+
+
+def layout(tabelle=None, **params):
+    data = current()
+    name = tabelle if tabelle in VIEWS else DEFAULT_VIEW
+    df = narrowed(data, name, selection(params.get("bezirk")))
+    return html.Div(className="page page-daten", children=[
+        html.H1("Daten & Quellen", className="page-title"),
+        html.P("Alle Tabellen wie veröffentlicht, mit ihren Quellen. Sortieren und Filtern in den Spaltenköpfen.",
+               className="lead"),
+        card("Tabellen", html.Div(className="controls", children=[
+            html.Label([html.Span("Tabelle", className="filter-label"), dcc.Dropdown(
+                id=f"{PAGE}-choice", clearable=False, value=name,
+                options=[{"label": v.title, "value": k} for k, v in VIEWS.items()])], className="control wide"),
+            html.Div(className="downloads", children=[
+                html.Button("CSV herunterladen", id=f"{PAGE}-csv", className="btn"),
+                html.Button("Excel herunterladen", id=f"{PAGE}-xlsx", className="btn")]),
+        ]), html.Div(data_table(name, df), id=f"{PAGE}-table-area"),
+            dcc.Download(id=f"{PAGE}-download")),
+        card("Datenqualität", quality_section(data)),
+        card("Quellen und Lizenzen", sources_section(data)),
+    ])
+
+
+@callback(Output(f"{PAGE}-table-area", "children"), Input(f"{PAGE}-choice", "value"), Input("filter-bezirke", "value"))
+def show(name, bezirke):
+    name = name if name in VIEWS else DEFAULT_VIEW
+    return data_table(name, narrowed(current(), name, selection(bezirke)))
+
+
+@callback(Output(f"{PAGE}-download", "data"), Input(f"{PAGE}-csv", "n_clicks"), Input(f"{PAGE}-xlsx", "n_clicks"),
+          State(f"{PAGE}-choice", "value"), State("filter-bezirke", "value"), prevent_initial_call=True)
+def download(_csv, _xlsx, name, bezirke):
+    name = name if name in VIEWS else DEFAULT_VIEW
+    df = narrowed(current(), name, selection(bezirke))
+    if dash.ctx.triggered_id == f"{PAGE}-xlsx":
+        return dcc.send_data_frame(df.to_excel, f"essen-{name}.xlsx", sheet_name=name[:31], index=False)
+    return dcc.send_data_frame(df.to_csv, f"essen-{name}.csv", index=False)
