@@ -38,11 +38,10 @@ def hover_data(frame: pd.DataFrame, indicator: Indicator) -> np.ndarray:
 HOVER = "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}<br>%{customdata[3]}<extra></extra>"
 
 
-def _trace(frame: pd.DataFrame, geojson, name: str, colorscale, z, showlegend: bool, indicator: Indicator,
-           **extra) -> go.Choropleth:
+def _trace(frame: pd.DataFrame, geojson, name: str, colorscale, z, showlegend: bool, **extra) -> go.Choropleth:
     return go.Choropleth(
         geojson=geojson, locations=frame["key"].tolist(), z=z, name=name, colorscale=colorscale,
-        customdata=hover_data(frame, indicator), hovertemplate=HOVER, marker={"line": {"color": "white", "width": 1}},
+        customdata=frame["hover"].tolist(), hovertemplate=HOVER, marker={"line": {"color": "white", "width": 1}},
         showlegend=showlegend, legendgroup=name, **extra)
 
 
@@ -69,6 +68,8 @@ def value_traces(frame: pd.DataFrame, indicator: Indicator, scheme: str, geojson
     classes are still computed over all units, so colours keep their city-wide meaning.
     """
     classes = classes_for(frame, indicator, scheme)
+    # hover rows (with ranks among all units) are computed before any narrowing
+    frame = frame.assign(hover=list(hover_data(frame, indicator)))
     if selected:
         keep = frame["bezirk_id"].isin(selected).to_numpy()
         frame = frame[keep]
@@ -77,14 +78,14 @@ def value_traces(frame: pd.DataFrame, indicator: Indicator, scheme: str, geojson
     missing = frame[frame["value"].isna()]
     if len(missing):
         traces.append(_trace(missing, geojson, NO_VALUE_LABEL, [[0, NO_VALUE_COLOUR], [1, NO_VALUE_COLOUR]],
-                             [0] * len(missing), True, indicator, showscale=False))
+                             [0] * len(missing), True, showscale=False))
     valued = frame[frame["value"].notna()]
     if valued.empty:
         return traces + ([label_trace(frame, labels, level, indicator)] if labels is not None else [])
     if classes.continuous:
         unit = indicator.unit
         traces.append(_trace(
-            valued, geojson, indicator.short, classes.colorscale, valued["value"].tolist(), False, indicator,
+            valued, geojson, indicator.short, classes.colorscale, valued["value"].tolist(), False,
             zmin=classes.zmin, zmax=classes.zmax, zmid=classes.zmid,
             colorbar={"title": {"text": unit, "side": "top"}, "thickness": 14, "len": 0.6, "x": 1.0,
                       "tickformat": ",.0f" if indicator.decimals == 0 else ",.1f", "outlinewidth": 0}))
@@ -95,7 +96,7 @@ def value_traces(frame: pd.DataFrame, indicator: Indicator, scheme: str, geojson
         members = valued[[c == colour for c in colours]]
         # every class is listed in the legend, even an empty one, so the scale is complete
         traces.append(_trace(members, geojson, f"{label} {indicator.unit}", [[0, colour], [1, colour]],
-                             [1] * len(members), True, indicator, showscale=False))
+                             [1] * len(members), True, showscale=False))
     return traces + ([label_trace(frame, labels, level, indicator)] if labels is not None else [])
 
 
