@@ -13,11 +13,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Debian's Chromium and ChromeDriver for browser tests and static export (never a downloaded browser).
+# Debian's Chromium and ChromeDriver for browser tests and static export (never a downloaded browser),
+# a sans-serif font for exported charts, poppler for looking at PDFs.
+DEBS := chromium chromium-driver fonts-liberation poppler-utils
 browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	@if ! dpkg -s $(DEBS) >/dev/null 2>&1; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(DEBS) >/dev/null; \
 	fi
 
 start: install browser

@@ -32,6 +32,36 @@ def not_found_html(path: str, message: str) -> str:
 <p><a href="/">Zur Karte</a></p></section></main></div></body></html>"""
 
 
+def attachment(body: bytes, media_type: str, name: str) -> flask.Response:
+    response = flask.Response(body, mimetype=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def pack_request(args, data: AppData):
+    """Return validated (Bezirke, Stichtag, format) of a pack request, or raise ValueError (German)."""
+    from datetime import date
+
+    from essen_dash.export.pack import PACK_FORMATS
+
+    bezirke = [b for b in (args.get("bezirk") or "").split(",") if b]
+    if not bezirke or any(b not in BEZIRK_IDS for b in bezirke):
+        raise ValueError(f"Bezirk angeben, einen oder mehrere von {', '.join(BEZIRK_IDS)} (z. B. bezirk=III)")
+    fmt = args.get("format") or "pdf"
+    if fmt not in PACK_FORMATS:
+        raise ValueError(f"Unbekanntes Format „{fmt[:20]}“; erlaubt: {', '.join(PACK_FORMATS)}")
+    day = data.latest
+    if args.get("stichtag"):
+        try:
+            day = date.fromisoformat(args["stichtag"])
+        except ValueError:
+            raise ValueError("Stichtag als JJJJ-MM-TT angeben") from None
+        if day not in data.stichtage:
+            raise ValueError(f"Stichtag nicht vorhanden; vorhanden: {', '.join(d.isoformat() for d in data.stichtage)}")
+    return sorted(set(bezirke), key=BEZIRK_IDS.index), day, fmt
+
+
 def add_routes(server: flask.Flask, data: AppData, page_paths: set[str]) -> None:
     @server.route(GEO_ROUTE)
     def geojson(level: str):
@@ -40,6 +70,35 @@ def add_routes(server: flask.Flask, data: AppData, page_paths: set[str]) -> None
         response = flask.Response(data.boundaries.web_json[level], mimetype="application/geo+json")
         response.headers["Cache-Control"] = "public, max-age=3600"
         return response
+
+    @server.route("/download/chart")
+    def download_chart():
+        from essen_dash.export.charts import ExportError, build_chart, filename, parse_params
+        from essen_dash.export.render import FORMATS, RENDERER, ExportUnavailable
+
+        try:
+            params = parse_params(flask.request.args, data)
+            body = RENDERER.render(build_chart(data, params), FORMATS[params.format])
+        except ExportError as exc:
+            return flask.Response(str(exc), status=400, mimetype="text/plain")
+        except ExportUnavailable as exc:
+            return flask.Response(str(exc), status=503, mimetype="text/plain")
+        return attachment(body, FORMATS[params.format].media_type, filename(params))
+
+    @server.route("/download/pack")
+    def download_pack():
+        from essen_dash.export.pack import PACK_FORMATS
+        from essen_dash.export.render import ExportUnavailable
+
+        try:
+            bezirke, day, fmt = pack_request(flask.request.args, data)
+            media_type, build = PACK_FORMATS[fmt]
+            body = build(data, bezirke, day)
+        except ValueError as exc:
+            return flask.Response(str(exc), status=400, mimetype="text/plain")
+        except ExportUnavailable as exc:
+            return flask.Response(str(exc), status=503, mimetype="text/plain")
+        return attachment(body, media_type, f"essen-bezirkspaket_{'-'.join(bezirke)}_{day.isoformat()}.{fmt}")
 
     @server.route("/health")
     def health():

@@ -82,6 +82,42 @@ def cmd_geometry(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from essen_dash.data import load_app_data
+    from essen_dash.export.charts import build_chart, parse_params
+    from essen_dash.export.render import FORMATS, RENDERER
+
+    data = load_app_data()
+    raw = {k: v for k, v in vars(args).items() if k in ("page", "chart", "indicator", "scheme", "level", "bezirk",
+                                                          "stichtag", "gruppe", "format") and v}
+    params = parse_params(raw, data)
+    try:
+        body = RENDERER.render(build_chart(data, params), FORMATS[params.format])
+    finally:
+        RENDERER.close()
+    Path(args.out).write_bytes(body)
+    print(f"geschrieben: {args.out} ({len(body):,} Bytes)".replace(",", "."))
+    return 0
+
+
+def cmd_export_pack(args: argparse.Namespace) -> int:
+    from essen_dash.app import pack_request
+    from essen_dash.data import load_app_data
+    from essen_dash.export.pack import PACK_FORMATS
+    from essen_dash.export.render import RENDERER
+
+    data = load_app_data()
+    fmt = args.format or Path(args.out).suffix.lstrip(".").lower() or "pdf"
+    bezirke, day, fmt = pack_request({"bezirk": args.bezirk, "format": fmt, "stichtag": args.stichtag or ""}, data)
+    try:
+        body = PACK_FORMATS[fmt][1](data, bezirke, day)
+    finally:
+        RENDERER.close()
+    Path(args.out).write_bytes(body)
+    print(f"geschrieben: {args.out} ({len(body):,} Bytes)".replace(",", "."))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from essen_dash.app import create_app
 
@@ -127,6 +163,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.set_defaults(func=cmd_show)
 
+    p = sub.add_parser("export", parents=[common], help="Diagramm oder Karte als PNG, SVG oder PDF exportieren")
+    p.add_argument("--page", required=True, help="karte, jobcenter, zuteilung oder bezirk")
+    p.add_argument("--chart", help="map, ranking, heatmap, bars, scatter, profile (Standard: das Hauptdiagramm)")
+    p.add_argument("--indicator")
+    p.add_argument("--scheme")
+    p.add_argument("--level", choices=("bezirk", "stadtteil"))
+    p.add_argument("--bezirk", help="Auswahl, z. B. I,III (beim Profil: der Bezirk)")
+    p.add_argument("--stichtag")
+    p.add_argument("--gruppe", help="Herkunftsgruppe der JobCenter-Seite")
+    p.add_argument("--format", choices=("png", "svg", "pdf"), default="png")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("export-pack", parents=[common], help="Bezirkspaket als PDF (oder ZIP der Folien)")
+    p.add_argument("--bezirk", required=True, help="ein Bezirk oder mehrere, z. B. III oder I,III")
+    p.add_argument("--stichtag")
+    p.add_argument("--format", choices=("pdf", "zip"), help="Standard: nach der Dateiendung von --out")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_export_pack)
+
     p = sub.add_parser("geometry", parents=[common], help="Grenzen vorbereiten und Bericht ausgeben")
     p.add_argument("--no-cache", action="store_true")
     p.set_defaults(func=cmd_geometry)
@@ -134,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from essen_dash.export.render import ExportUnavailable
     from essen_dash.geo.boundaries import GeometryJoinError, GeometryNotFound
     from essen_dash.sources.vorlage import VorlageParseError
     from essen_dash.tables.load import DataError
@@ -145,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[paths.GEO_DIR_ENV] = args.geo_dir
     try:
         return args.func(args)
-    except (DataError, VorlageParseError, GeometryNotFound, GeometryJoinError, OSError) as exc:
+    except (DataError, VorlageParseError, GeometryNotFound, GeometryJoinError, OSError, ValueError,
+            ExportUnavailable) as exc:
         print(f"FEHLER: {exc}", file=sys.stderr)
         return 1
 

@@ -43,6 +43,30 @@ def stand(day: date) -> str:
     return f"Stand {de_date(day)}"
 
 
+def download_links(page: str, chart: str, **params) -> html.Div:
+    """Return PNG/SVG/PDF links that export this chart as it is shown (same output as the CLI)."""
+    from urllib.parse import urlencode
+
+    from essen_dash.export.render import FORMATS
+
+    clean = {k: (",".join(sorted(v)) if isinstance(v, (set, list, tuple)) else str(v))
+             for k, v in params.items() if v}
+    links = [html.A(fmt.key.upper(), title=fmt.label, className="btn btn-small", id=f"{page}-dl-{chart}-{fmt.key}",
+                    href="/download/chart?" + urlencode({"page": page, "chart": chart, "format": fmt.key, **clean},
+                                                        safe=","))
+             for fmt in FORMATS.values()]
+    return html.Div([html.Span("Herunterladen:", className="hint")] + links, className="downloads")
+
+
+def pack_links(bezirke: list[str], stichtag: date) -> html.Div:
+    """Return the district pack downloads (PDF for print, ZIP of 16:9 slides)."""
+    q = f"bezirk={','.join(bezirke)}&stichtag={stichtag.isoformat()}"
+    return html.Div([
+        html.A("Bezirkspaket (PDF)", href=f"/download/pack?{q}&format=pdf", className="btn", id="bezirk-pack-pdf"),
+        html.A("Folien (ZIP mit PNG)", href=f"/download/pack?{q}&format=zip", className="btn", id="bezirk-pack-zip"),
+    ], className="downloads")
+
+
 def sync_query_js(names: list[str]) -> str:
     """Return a clientside callback writing these controls' values into the address bar."""
     keys = ", ".join(f"'{n}'" for n in names)

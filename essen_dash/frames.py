@@ -67,6 +67,21 @@ def view_frame(tables: Tables, indicator: Indicator, level: str, stichtag: date)
     return FRAMES[level](tables, indicator, stichtag)
 
 
+def profile_frame(tables: Tables, bezirk_id: str, stichtag: date) -> pd.DataFrame:
+    """Return every indicator of one Bezirk with the city value, its rank and an index (city = 100)."""
+    from essen_dash.indicators import INDICATORS
+
+    rows = []
+    for ind in INDICATORS.values():
+        frame = bezirk_frame(tables, ind, stichtag).set_index("bezirk_id")
+        value, city = float(frame.loc[bezirk_id, "value"]), float(frame.loc[bezirk_id, "city_value"])
+        rows.append({"key": ind.key, "label": ind.short, "long": ind.label, "unit": ind.unit, "value": value,
+                     "city": city, "rank": int(frame.loc[bezirk_id, "rank"]), "value_text": ind.format(value),
+                     "city_text": ind.format(city), "index": 100 * value / city if city else float("nan"),
+                     "city_formula": ind.city_formula})
+    return pd.DataFrame(rows)
+
+
 def allocation_frame(tables: Tables, stichtag: date) -> pd.DataFrame:
     """Return each Bezirk's share of project housing against its share of the 12-country residents.
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import dash
-import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from essen_dash.components import GRAPH_CONFIG, card, selection, stichtag_of
+from essen_dash.components import GRAPH_CONFIG, card, download_links, pack_links, selection, stichtag_of
 from essen_dash.data import AppData, current
 from essen_dash.figures.bars import profile
 from essen_dash.figures.choropleth import locator
 from essen_dash.format import de_date, de_number
-from essen_dash.frames import bezirk_frame, jobcenter_matrix, jobcenter_stichtag, overlapping_areas
-from essen_dash.indicators import INDICATORS
+from essen_dash.frames import jobcenter_matrix, jobcenter_stichtag, overlapping_areas, profile_frame
 from essen_dash.state import query
 from essen_dash.tables.schema import BEZIRK_IDS
 
@@ -28,19 +26,6 @@ def not_found(bezirk_id: str) -> html.Div:
         html.P(f"Einen Stadtbezirk „{str(bezirk_id)[:20]}“ gibt es nicht. Gültig sind:"),
         html.Ul([html.Li(dcc.Link(f"Stadtbezirk {b}", href=f"/bezirk/{b}")) for b in BEZIRK_IDS],
                 className="bezirk-list")])
-
-
-def indicator_rows(data: AppData, bezirk_id: str, stichtag) -> pd.DataFrame:
-    """Return every indicator of the Bezirk with the city value, rank and index (city = 100)."""
-    rows = []
-    for ind in INDICATORS.values():
-        frame = bezirk_frame(data.tables, ind, stichtag).set_index("bezirk_id")
-        value, city = float(frame.loc[bezirk_id, "value"]), float(frame.loc[bezirk_id, "city_value"])
-        rows.append({"key": ind.key, "label": ind.short, "long": ind.label, "value": value, "city": city,
-                     "rank": int(frame.loc[bezirk_id, "rank"]), "value_text": ind.format(value),
-                     "city_text": ind.format(city), "index": 100 * value / city if city else float("nan"),
-                     "city_formula": ind.city_formula})
-    return pd.DataFrame(rows)
 
 
 def stadtteile_table(data: AppData, bezirk_id: str, stichtag, jc_day) -> html.Table:
@@ -101,7 +86,7 @@ def follow_filter(bezirke, stichtag_value, bezirk_id):
 def content(data: AppData, bezirk_id: str, stichtag, chosen: set[str]) -> list:
     """Return the profile's sections (pure apart from reading ``data``)."""
     jc_day = jobcenter_stichtag(data.tables, stichtag)
-    rows = indicator_rows(data, bezirk_id, stichtag)
+    rows = profile_frame(data.tables, bezirk_id, stichtag)
     others = [b for b in (sorted(chosen, key=BEZIRK_IDS.index) if chosen else BEZIRK_IDS) if b != bezirk_id]
     kpis = html.Div(className="kpis", id=f"{PAGE}-kpis", children=[
         html.Div(className="kpi", children=[
@@ -119,13 +104,16 @@ def content(data: AppData, bezirk_id: str, stichtag, chosen: set[str]) -> list:
     return [
         html.H1(f"Stadtbezirk {bezirk_id}", className="page-title", id=f"{PAGE}-title"),
         html.P(f"{len(names)} Stadtteile: {', '.join(names)} · Stand {de_date(stichtag)}", className="lead"),
+        pack_links(sorted({bezirk_id} | chosen, key=BEZIRK_IDS.index), stichtag),
         html.Div(className="downloads", id=f"{PAGE}-others", children=[
             html.Span("Weitere Bezirke der Auswahl: " if chosen else "Andere Bezirke: ", className="hint")] + [
             dcc.Link(f"{b}", href=f"/bezirk/{b}{query(bezirk=sorted(chosen, key=BEZIRK_IDS.index))}",
                      className="btn") for b in others]),
         kpis,
         html.Div(className="grid-profile", children=[
-            html.Div(dcc.Graph(figure=chart, config=GRAPH_CONFIG, id=f"{PAGE}-profile"), className="card"),
+            html.Div([dcc.Graph(figure=chart, config=GRAPH_CONFIG, id=f"{PAGE}-profile"),
+                      download_links(PAGE, "profile", bezirk=bezirk_id, stichtag=stichtag.isoformat())],
+                     className="card"),
             card("Lage in der Stadt", small_map),
         ]),
         html.Div(className="grid-2", children=[

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, Patch, callback, clientside_callback, dcc, html, no_update
 
-from essen_dash.components import GRAPH_CONFIG, card, notices, selection, stichtag_of, sync_query_js
+from essen_dash.components import GRAPH_CONFIG, card, download_links, notices, selection, stichtag_of, sync_query_js
 from essen_dash.data import AppData, current
 from essen_dash.figures import jobcenter as jcfig
 from essen_dash.figures.choropleth import assign
@@ -68,11 +68,13 @@ def layout(**params):
             dcc.RadioItems(id=f"{PAGE}-group", value=group, inline=True, className="radio",
                            options=[{"label": g, "value": g} for g in groups])], className="control wide")]),
         html.Div(className="grid-2", children=[
-            html.Div(id=f"{PAGE}-map-area", className="card map-card"),
-            html.Div([html.Div(dcc.Graph(id=f"{PAGE}-bars", config=GRAPH_CONFIG), className="card"),
+            html.Div([html.Div(id=f"{PAGE}-map-area"), html.Div(id=f"{PAGE}-dl-map")], className="card map-card"),
+            html.Div([html.Div([dcc.Graph(id=f"{PAGE}-bars", config=GRAPH_CONFIG), html.Div(id=f"{PAGE}-dl-bars")],
+                               className="card"),
                       card("Zur Karte", html.Div(id=f"{PAGE}-notes"))]),
         ]),
-        html.Div(dcc.Graph(id=f"{PAGE}-heatmap", config=GRAPH_CONFIG), className="card"),
+        html.Div([dcc.Graph(id=f"{PAGE}-heatmap", config=GRAPH_CONFIG), html.Div(id=f"{PAGE}-dl-heatmap")],
+                 className="card"),
     ])
 
 
@@ -96,6 +98,8 @@ def notes(data: AppData, jc_day, group: str, matrix, areas) -> list:
 
 @callback(Output(f"{PAGE}-map-area", "children"), Output(f"{PAGE}-bars", "figure"),
           Output(f"{PAGE}-heatmap", "figure"), Output(f"{PAGE}-notes", "children"),
+          Output(f"{PAGE}-dl-map", "children"), Output(f"{PAGE}-dl-bars", "children"),
+          Output(f"{PAGE}-dl-heatmap", "children"),
           Input(f"{PAGE}-group", "value"), Input("filter-bezirke", "value"), Input("filter-stichtag", "value"))
 def update(group, bezirke, stichtag_value):
     data = current()
@@ -103,7 +107,7 @@ def update(group, bezirke, stichtag_value):
     selected = selection(bezirke)
     matrix, rows, areas, keep, source = views(data, jc_day, group, selected)
     if group not in matrix.columns:
-        return no_update, no_update, no_update, no_update
+        return (no_update,) * 7
     shown = matrix.loc[rows]
     subtitle = (f"Bereiche mit Stadtteilen in Stadtbezirk {', '.join(sorted(selected))}" if selected else
                 "alle Bereiche; jede Spalte ergibt 100 %")
@@ -123,7 +127,11 @@ def update(group, bezirke, stichtag_value):
     bars = jcfig.area_bars(frame, unassigned, group, title=f"{group}: Anteil je Bereich",
                             source=chart_source) \
         if frame is not None else no_update
-    return map_area, bars, heat, notes(data, jc_day, group, matrix, areas)
+    links = [download_links(PAGE, chart, gruppe=group, bezirk=selected,
+                            stichtag=stichtag_of(stichtag_value, data).isoformat())
+             for chart in ("map", "bars", "heatmap")]
+    return (map_area if areas is not None else map_area, bars, heat, notes(data, jc_day, group, matrix, areas),
+            *links)
 
 
 clientside_callback(sync_query_js(["gruppe"]), Output(f"{PAGE}-sync", "data"), Input(f"{PAGE}-group", "value"))

@@ -6,7 +6,7 @@ import dash
 from dash import Input, Output, Patch, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from essen_dash.classify import SCHEMES
-from essen_dash.components import GRAPH_CONFIG, card, notices, selection, stand, stichtag_of, sync_query_js
+from essen_dash.components import GRAPH_CONFIG, card, download_links, notices, selection, stand, stichtag_of, sync_query_js
 from essen_dash.data import AppData, current
 from essen_dash.figures.bars import ranking
 from essen_dash.figures.choropleth import assign, choropleth, classes_for, value_layout, value_traces
@@ -88,11 +88,14 @@ def layout(indicator=None, scheme=None, level=None, **params):
                 options=[{"label": s.label, "value": k} for k, s in SCHEMES.items()])], className="control"),
         ]),
         html.Div(className="grid-map", children=[
-            html.Div(map_area, className="card map-card"),
+            html.Div([map_area, html.Div(map_links(view.indicator, view.scheme, view.level, set(view.bezirk),
+                                                   view.stichtag), id=f"{PAGE}-dl-map")], className="card map-card"),
             html.Div(className="side", children=[
                 card("Über diesen Indikator", html.Div(metadata(data, view.indicator, view.scheme, view.level,
                                                                 view.stichtag), id=f"{PAGE}-meta")),
-                html.Div(dcc.Graph(id=f"{PAGE}-ranking", figure=bar, config=GRAPH_CONFIG), className="card"),
+                html.Div([dcc.Graph(id=f"{PAGE}-ranking", figure=bar, config=GRAPH_CONFIG),
+                          html.Div(ranking_links(view.indicator, view.scheme, set(view.bezirk), view.stichtag),
+                                   id=f"{PAGE}-dl-ranking")], className="card"),
                 html.P("Klick auf einen Balken wählt den Bezirk im Filter aus; Klick auf die Karte öffnet sein Profil.",
                        className="hint"),
             ]),
@@ -100,14 +103,25 @@ def layout(indicator=None, scheme=None, level=None, **params):
     ])
 
 
+def map_links(indicator, scheme, level, bezirke, stichtag):
+    return download_links(PAGE, "map", indicator=indicator, scheme=scheme, level=level, bezirk=bezirke,
+                          stichtag=stichtag.isoformat())
+
+
+def ranking_links(indicator, scheme, bezirke, stichtag):
+    return download_links(PAGE, "ranking", indicator=indicator, scheme=scheme, bezirk=bezirke,
+                          stichtag=stichtag.isoformat())
+
+
 @callback(Output(f"{PAGE}-map", "figure"), Output(f"{PAGE}-ranking", "figure"), Output(f"{PAGE}-meta", "children"),
+          Output(f"{PAGE}-dl-map", "children"), Output(f"{PAGE}-dl-ranking", "children"),
           Input(f"{PAGE}-indicator", "value"), Input(f"{PAGE}-scheme", "value"), Input(f"{PAGE}-level", "value"),
           Input("filter-bezirke", "value"), Input("filter-stichtag", "value"))
 def update(indicator_key, scheme, level, bezirke, stichtag_value):
     """Send only what changed: value traces and titles (the boundaries stay in the browser)."""
     data = current()
     if indicator_key not in INDICATORS or scheme not in SCHEMES or level not in LEVELS or data.boundaries is None:
-        return no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update, no_update
     stichtag = stichtag_of(stichtag_value, data)
     selected = selection(bezirke)
     frame, classes, source, bar = build(data, indicator_key, scheme, level, selected, stichtag)
@@ -117,7 +131,9 @@ def update(indicator_key, scheme, level, bezirke, stichtag_value):
                           data.boundaries.label_points[level], level)
     patch["data"] = [t.to_plotly_json() for t in traces]
     assign(patch["layout"], value_layout(indicator, scheme, LEVELS[level], de_date(stichtag)))
-    return patch, bar, metadata(data, indicator_key, scheme, level, stichtag)
+    return (patch, bar, metadata(data, indicator_key, scheme, level, stichtag),
+            map_links(indicator_key, scheme, level, selected, stichtag),
+            ranking_links(indicator_key, scheme, selected, stichtag))
 
 
 @callback(Output("url", "href", allow_duplicate=True), Input(f"{PAGE}-map", "clickData"),

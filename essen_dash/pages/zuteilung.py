@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, callback, dcc, html
 
-from essen_dash.components import GRAPH_CONFIG, card, selection, stichtag_of
+from essen_dash.components import GRAPH_CONFIG, card, download_links, selection, stichtag_of
 from essen_dash.data import AppData, current
 from essen_dash.figures.bars import allocation_bars, allocation_scatter
 from essen_dash.format import de_date, de_number
@@ -41,10 +41,12 @@ def content(data: AppData, stichtag, selected: set[str]) -> list:
     title = "Projektwohnungen und Einwohner aus den 12 Herkunftsländern"
     return [
         html.Div(className="grid-2", children=[
-            html.Div(dcc.Graph(id=f"{PAGE}-bars", config=GRAPH_CONFIG, figure=allocation_bars(
-                frame, selected=selected, title=f"{title} je Bezirk", source=source)), className="card"),
-            html.Div(dcc.Graph(id=f"{PAGE}-scatter", config=GRAPH_CONFIG, figure=allocation_scatter(
+            html.Div([dcc.Graph(id=f"{PAGE}-bars", config=GRAPH_CONFIG, figure=allocation_bars(
+                frame, selected=selected, title=f"{title} je Bezirk", source=source)),
+                download_links(PAGE, "bars", bezirk=selected, stichtag=stichtag.isoformat())], className="card"),
+            html.Div([dcc.Graph(id=f"{PAGE}-scatter", config=GRAPH_CONFIG, figure=allocation_scatter(
                 frame, selected=selected, title="Wohnungsanteil gegen Einwohneranteil", source=source)),
+                download_links(PAGE, "scatter", bezirk=selected, stichtag=stichtag.isoformat())],
                 className="card"),
         ]),
         card("Werte" + (f" der ausgewählten Bezirke ({', '.join(sorted(selected))})" if selected else ""),
