@@ -1,0 +1,191 @@
+"""Static export for real: PNG/SVG/PDF files through kaleido and Debian's Chromium, via CLI and HTTP."""
+
+from __future__ import annotations
+
+import io
+import threading
+import xml.etree.ElementTree as ET
+import zipfile
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from essen_dash.cli import main
+from essen_dash.export import render
+from essen_dash.export.charts import ExportError, parse_params
+
+SOURCE = "Quelle: Stadt Essen, FB 12, Stand 30.09.2016"
+JC_SOURCE = "Quelle: Stadt Essen, FB 56, Stand 05.10.2016"
+#: (CLI/HTTP parameters, title text, source text): a map, a bar chart and the heatmap
+CHARTS = {
+    "map": ({"page": "karte", "chart": "map", "indicator": "bg_ro_pct", "level": "bezirk"},
+            "Anteil Bulgarien/Rumänien an den Nichtdeutschen", SOURCE + "; Geometrie: Stadt Essen"),
+    "bars": ({"page": "zuteilung", "chart": "bars", "bezirk": "I,III"},
+             "Projektwohnungen und Einwohner aus den 12 Herkunftsländern je Bezirk", SOURCE),
+    "heatmap": ({"page": "jobcenter", "chart": "heatmap"},
+                "SGB-II-Leistungsbeziehende: Verteilung nach Herkunft auf die JobCenter-Bereiche", JC_SOURCE),
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    from essen_dash.data import load_app_data
+
+    return load_app_data()
+
+
+@pytest.fixture(scope="module")
+def client(data):
+    from essen_dash.app import create_app
+
+    return create_app(data).server.test_client()
+
+
+def check_png(body: bytes) -> None:
+    assert body[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Image.open(io.BytesIO(body)).size == (1920, 1080)
+
+
+def check_svg(body: bytes, title: str, source: str) -> None:
+    root = ET.fromstring(body)
+    text = " ".join("".join(el.itertext()) for el in root.iter() if el.tag.endswith("text"))
+    assert title in text and source in text and "Stand" in text
+
+
+def check_pdf(body: bytes, title: str, source: str, stand: str = "Stand 30.09.2016") -> None:
+    reader = PdfReader(io.BytesIO(body))
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (842, 596)  # A4 landscape in points
+    text = reader.pages[0].extract_text()
+    assert title.split(":")[0] in text and source in text and stand in text
+
+
+def check(fmt: str, body: bytes, title: str, source: str) -> None:
+    stand = source.split(", Stand ")[1][:10]  # the chart's own Stichtag, as in its source line
+    {"png": lambda: check_png(body), "svg": lambda: check_svg(body, title, source),
+     "pdf": lambda: check_pdf(body, title, source, f"Stand {stand}")}[fmt]()
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+@pytest.mark.parametrize("chart", list(CHARTS))
+def test_cli_export(tmp_path, chart, fmt):
+    params, title, source = CHARTS[chart]
+    out = tmp_path / f"x.{fmt}"
+    args = ["export", "--format", fmt, "--out", str(out)]
+    for k, v in params.items():
+        args += [f"--{k}", v]
+    assert main(args) == 0
+    check(fmt, out.read_bytes(), title, source)
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+@pytest.mark.parametrize("chart", list(CHARTS))
+def test_browser_download_path(client, chart, fmt):
+    params, title, source = CHARTS[chart]
+    response = client.get("/download/chart", query_string={**params, "format": fmt})
+    assert response.status_code == 200, response.data[:200]
+    assert response.mimetype == render.FORMATS[fmt].media_type
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="essen-') and "/" not in disposition
+    check(fmt, response.data, title, source)
+
+
+def test_export_carries_filter_and_unit(client):
+    body = client.get("/download/chart", query_string={"page": "karte", "chart": "ranking", "format": "svg",
+                                                       "bezirk": "II,V", "indicator": "project_housing_pct"}).data
+    check_svg(body, "Rangfolge der Stadtbezirke", SOURCE)
+    text = body.decode()
+    assert "Auswahl: Stadtbezirk II, V" in text and "Einheit: %" in text
+
+
+def test_district_pack_for_bezirk_iii(client):
+    response = client.get("/download/pack", query_string={"bezirk": "III", "format": "pdf"})
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.data))
+    texts = [p.extract_text() for p in reader.pages]
+    assert len(texts) == 12
+    whole = "\n".join(texts)
+    for section in ("Bezirksprofil Stadtbezirk III", "hervorgehoben: Stadtbezirk III",
+                    "Stadtteile von Stadtbezirk III", "Altendorf", "8,3 %", "kein Wert veröffentlicht",
+                    "JobCenter: Bereiche mit Stadtteilen in Stadtbezirk III", "Datentabelle Stadtbezirk III",
+                    "98.439", "Quellen, Formeln und Hinweise", "Namensnennung 2.0"):
+        assert section in whole, section
+    # one map page per indicator, each with the Bezirk highlighted
+    assert sum("hervorgehoben: Stadtbezirk III" in t for t in texts) == 7
+    assert "Ratsvorlage 1846/2016" in texts[-1]
+
+
+def test_district_pack_as_slides(client):
+    response = client.get("/download/pack", query_string={"bezirk": "III", "format": "zip"})
+    with zipfile.ZipFile(io.BytesIO(response.data)) as z:
+        names = z.namelist()
+        assert len(names) == 12 and names[0] == "01_bezirksprofil.png" and names[-1] == "12_quellen.png"
+        check_png(z.read(names[1]))
+
+
+def test_cli_pack(tmp_path):
+    out = tmp_path / "iii.pdf"
+    assert main(["export-pack", "--bezirk", "III", "--out", str(out)]) == 0
+    assert len(PdfReader(out).pages) == 12
+
+
+@pytest.mark.parametrize("query, message", [
+    ({"page": "nirgends", "format": "png"}, "Unbekannter Wert für „page“"),
+    ({"page": "karte", "indicator": "foo", "format": "png"}, "Unbekannter Wert für „indicator“: „foo“"),
+    ({"page": "karte", "bezirk": "I,XYZ", "format": "png"}, "Unbekannter Wert für „bezirk“: „XYZ“"),
+    ({"page": "karte", "format": "gif"}, "Unbekannter Wert für „format“: „gif“"),
+    ({"page": "../../etc/passwd", "format": "png"}, "Unbekannter Wert für „page“"),
+    ({"page": "karte", "stichtag": "2020-01-01"}, "Unbekannter Wert für „stichtag“"),
+    ({"page": "bezirk", "format": "png"}, "genau einen Bezirk"),
+])
+def test_bad_export_parameters_answer_400(client, query, message):
+    response = client.get("/download/chart", query_string=query)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", [{"bezirk": "XYZ"}, {"bezirk": "III", "format": "doc"}, {}])
+def test_bad_pack_parameters_answer_400(client, query):
+    assert client.get("/download/pack", query_string=query).status_code == 400
+
+
+def test_concurrent_exports_do_not_mix(client):
+    keys = ["origin12_pct", "bg_pct", "ro_pct", "non_german_pct"]
+    labels = {"origin12_pct": "Anteil aus den 12 wesentlichen", "bg_pct": "Anteil Bulgarien an den",
+              "ro_pct": "Anteil Rumänien an den", "non_german_pct": "Anteil nichtdeutscher Bevölkerung"}
+    results: dict[str, bytes] = {}
+
+    def fetch(key):
+        results[key] = client.get("/download/chart", query_string={"page": "karte", "indicator": key,
+                                                                   "format": "svg"}).data
+
+    threads = [threading.Thread(target=fetch, args=(k,)) for k in keys]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for key in keys:
+        text = results[key].decode()
+        assert labels[key] in text
+        assert all(labels[other] not in text for other in keys if other != key)
+
+
+def test_missing_chromium_is_reported_and_app_keeps_working(client, monkeypatch):
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    fresh = render.Renderer()
+    with pytest.raises(render.ExportUnavailable, match="Debian-Paket „chromium“"):
+        fresh.render(__import__("plotly.graph_objects").graph_objects.Figure(), render.FORMATS["png"])
+    monkeypatch.setattr(render, "RENDERER", fresh)
+    response = client.get("/download/chart", query_string={"page": "karte", "format": "png"})
+    assert response.status_code == 503 and "chromium" in response.get_data(as_text=True)
+    assert client.get("/health").status_code == 200
+    assert client.get("/geo/bezirk.geojson").status_code == 200
+
+
+def test_parse_params_is_strict(data):
+    with pytest.raises(ExportError):
+        parse_params({"page": "karte", "scheme": "rainbow"}, data)
+    p = parse_params({"page": "jobcenter"}, data)
+    assert (p.chart, p.gruppe, p.format) == ("map", "Afghanistan", "png")
