@@ -9,13 +9,20 @@ from pathlib import Path
 import dash
 import flask
 
-from essen_dash.data import AppData, install, load_app_data
+from werkzeug.exceptions import HTTPException
+
+from essen_dash.data import AppData, current, install, load_app_data, reload_if_changed
 from essen_dash.tables.schema import BEZIRK_IDS
 
 HERE = Path(__file__).parent
 GEO_ROUTE = "/geo/<level>.geojson"
 #: Paths Dash and this app serve besides the pages themselves.
 INTERNAL_PREFIXES = ("/_dash-", "/_reload-hash", "/_favicon", "/assets/", "/geo/", "/health", "/download/")
+
+#: Callback requests are small JSON documents; anything larger is refused (413).
+MAX_REQUEST_BYTES = 1_000_000
+COMPRESSED_TYPES = ["text/html", "text/css", "text/plain", "application/json", "application/javascript",
+                    "text/javascript", "application/geo+json", "image/svg+xml"]
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +69,15 @@ def pack_request(args, data: AppData):
     return sorted(set(bezirke), key=BEZIRK_IDS.index), day, fmt
 
 
-def add_routes(server: flask.Flask, data: AppData, page_paths: set[str]) -> None:
+def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
+    @server.before_request
+    def follow_data_changes():
+        if not flask.request.path.startswith(("/assets/", "/_dash-component-suites/")):
+            reload_if_changed()
+
     @server.route(GEO_ROUTE)
     def geojson(level: str):
+        data = current()
         if data.boundaries is None or level not in data.boundaries.web_json:
             return flask.Response("Keine Geometrie für diese Ebene.", status=404, mimetype="text/plain")
         response = flask.Response(data.boundaries.web_json[level], mimetype="application/geo+json")
@@ -73,6 +86,7 @@ def add_routes(server: flask.Flask, data: AppData, page_paths: set[str]) -> None
 
     @server.route("/download/chart")
     def download_chart():
+        data = current()
         from essen_dash.export.charts import ExportError, build_chart, filename, parse_params
         from essen_dash.export.render import FORMATS, RENDERER, ExportUnavailable
 
@@ -87,6 +101,7 @@ def add_routes(server: flask.Flask, data: AppData, page_paths: set[str]) -> None
 
     @server.route("/download/pack")
     def download_pack():
+        data = current()
         from essen_dash.export.pack import PACK_FORMATS
         from essen_dash.export.render import ExportUnavailable
 
@@ -102,6 +117,7 @@ def add_routes(server: flask.Flask, data: AppData, page_paths: set[str]) -> None
 
     @server.route("/health")
     def health():
+        data = current()
         return {"status": "ok", "stichtage": [d.isoformat() for d in data.stichtage],
                 "geometry": data.boundaries is not None}
 
@@ -119,6 +135,24 @@ def add_routes(server: flask.Flask, data: AppData, page_paths: set[str]) -> None
             message = "Diese Seite gibt es im Dashboard nicht."
         return flask.Response(not_found_html(path, message), status=404, mimetype="text/html")
 
+    @server.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        """Answer HTTP errors in German, without details of the server."""
+        text = {400: "Ungültige Anfrage.", 404: "Nicht gefunden.", 405: "Methode nicht erlaubt.",
+                413: "Anfrage zu groß."}.get(exc.code, "Anfrage nicht möglich.")
+        if exc.code == 404:
+            return flask.Response(not_found_html(flask.request.path, text), status=404, mimetype="text/html")
+        return flask.Response(text, status=exc.code or 400, mimetype="text/plain")
+
+    @server.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        """Log the traceback; answer without it. A malformed callback request is the client's error (400)."""
+        log.exception("Fehler bei %s %s", flask.request.method, flask.request.path)
+        if flask.request.path.startswith("/_dash-"):
+            return flask.Response("Ungültige Anfrage an das Dashboard.", status=400, mimetype="text/plain")
+        return flask.Response("Das Dashboard konnte diese Anfrage nicht beantworten.", status=500,
+                              mimetype="text/plain")
+
     @server.after_request
     def security_headers(response: flask.Response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -132,13 +166,18 @@ def create_app(data: AppData | None = None) -> dash.Dash:
     """Return the dashboard on ``data`` (default: the configured folders, loaded now)."""
     data = data or load_app_data()
     install(data)
+    server = flask.Flask(__name__)
+    # set before Dash enables compression: flask-compress reads its settings once
+    server.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, COMPRESS_MIMETYPES=COMPRESSED_TYPES)
     app = dash.Dash(
-        __name__, use_pages=True, pages_folder=str(HERE / "pages"), assets_folder=str(HERE / "assets"),
+        __name__, server=server, use_pages=True, pages_folder=str(HERE / "pages"), assets_folder=str(HERE / "assets"),
         title="Sozialdaten Essen", update_title=None, suppress_callback_exceptions=True, serve_locally=True,
+        compress=True,
     )
     from essen_dash import shell
 
     app.layout = shell.layout
     page_paths = {p["path"] for p in dash.page_registry.values()}
-    add_routes(app.server, data, page_paths)
+    add_routes(app.server, page_paths)
+
     return app

@@ -118,6 +118,13 @@ def cmd_export_pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from essen_dash.serve import serve
+
+    serve(args.host, args.port, args.workers)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from essen_dash.app import create_app
 
@@ -147,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8050)
     p.add_argument("--debug", action="store_true")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("serve", parents=[common], help="Dashboard für den Betrieb starten (gunicorn, mehrere Worker)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8050)
+    p.add_argument("--workers", type=int, help="Zahl der Worker-Prozesse (Standard: 2–4 nach Kernen)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("import-vorlage", parents=[common], help="Ratsvorlage (Textformat) in Tabellen umwandeln")
     p.add_argument("path")

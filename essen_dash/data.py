@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -66,16 +68,62 @@ def load_app_data(data_dir: Path | None = None) -> AppData:
     return AppData(tables, boundaries, problem, tuple(findings(tables)), jc_geo)
 
 
-_current: AppData | None = None
+#: How often (seconds) a request may check whether the data files changed.
+RELOAD_INTERVAL_S = 2.0
+
+
+def fingerprint(folder: Path) -> tuple:
+    """Return (name, size, mtime) of every file in the data folder: cheap to compare."""
+    try:
+        return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()))
+    except OSError:
+        return ()
+
+
+@dataclass
+class _Holder:
+    """The bundle in force, and when its folder was last looked at (one per process, same in every worker)."""
+
+    data: AppData | None = None
+    folder: Path | None = None
+    fingerprint: tuple = ()
+    checked_at: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_holder = _Holder()
 
 
 def install(data: AppData) -> None:
-    """Make ``data`` the bundle the pages read (set once per process at start-up)."""
-    global _current
-    _current = data
+    """Make ``data`` the bundle the pages read (at start-up, or after a successful reload)."""
+    _holder.data, _holder.folder = data, data.tables.folder
+    _holder.fingerprint, _holder.checked_at = fingerprint(data.tables.folder), time.monotonic()
+
+
+def reload_if_changed() -> bool:
+    """Reload when the data files changed; keep serving the last good data if the new files are bad."""
+    h = _holder
+    if h.folder is None or time.monotonic() - h.checked_at < RELOAD_INTERVAL_S or not h.lock.acquire(blocking=False):
+        return False
+    try:
+        h.checked_at = time.monotonic()
+        now = fingerprint(h.folder)
+        if now == h.fingerprint:
+            return False
+        h.fingerprint = now  # a broken state is reported once, not on every request
+        try:
+            fresh = load_app_data(h.folder)
+        except Exception as exc:  # any failure keeps the last good data
+            log.error("Neue Daten in %s abgelehnt, es bleiben die bisherigen: %s", h.folder, exc)
+            return False
+        h.data = fresh
+        log.info("Daten aus %s neu geladen", h.folder)
+        return True
+    finally:
+        h.lock.release()
 
 
 def current() -> AppData:
-    if _current is None:
+    if _holder.data is None:
         install(load_app_data())
-    return _current
+    return _holder.data

@@ -1,0 +1,51 @@
+"""Benchmark static export: cold start of the renderer, then warm single-chart exports (medians).
+
+Run: .venv/bin/python bench/export.py   (prints a table; README records the latest figures)
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from essen_dash.data import load_app_data
+from essen_dash.export.charts import build_chart, parse_params
+from essen_dash.export.pack import pack_pdf
+from essen_dash.export.render import FORMATS, Renderer
+
+WARM_RUNS = 7
+CASES = [("karte", "map", "png"), ("karte", "map", "svg"), ("karte", "map", "pdf"), ("karte", "ranking", "png"),
+         ("jobcenter", "heatmap", "png"), ("jobcenter", "map", "png")]
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def run() -> list[tuple[str, float]]:
+    data = load_app_data()
+    renderer = Renderer()
+    figs = {case: build_chart(data, parse_params({"page": case[0], "chart": case[1], "format": case[2]}, data))
+            for case in CASES}
+    rows = [("cold: first PNG (browser start + render)",
+             timed(lambda: renderer.render(figs[CASES[0]], FORMATS["png"])))]
+    for case in CASES:
+        fig, fmt = figs[case], FORMATS[case[2]]
+        times = [timed(lambda: renderer.render(fig, fmt)) for _ in range(WARM_RUNS)]
+        rows.append((f"warm: {case[0]} {case[1]} {case[2]} (median of {WARM_RUNS})", statistics.median(times)))
+    build = [timed(lambda: build_chart(data, parse_params({"page": "karte", "chart": "map", "format": "png"}, data)))
+             for _ in range(WARM_RUNS)]
+    rows.append(("figure build only: karte map (median)", statistics.median(build)))
+    rows.append(("district pack III, PDF (12 pages)", timed(lambda: pack_pdf(data, ["III"], data.latest, renderer))))
+    renderer.close()
+    return rows
+
+
+if __name__ == "__main__":
+    results = run()
+    width = max(len(name) for name, _ in results)
+    print(f"{'case':<{width}}  seconds")
+    for name, seconds in results:
+        print(f"{name:<{width}}  {seconds:7.3f}")
