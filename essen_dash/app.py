@@ -17,7 +17,9 @@ from essen_dash.tables.schema import BEZIRK_IDS
 HERE = Path(__file__).parent
 GEO_ROUTE = "/geo/<level>.geojson"
 #: Paths Dash and this app serve besides the pages themselves.
-INTERNAL_PREFIXES = ("/_dash-", "/_reload-hash", "/_favicon", "/assets/", "/geo/", "/health", "/download/")
+INTERNAL_PREFIXES = ("/_dash-", "/_favicon", "/assets/", "/geo/", "/health", "/download/")
+#: Dash's hot-reload probe: only for the development server with --debug.
+DEV_ONLY = "/_reload-hash"
 
 #: Callback requests are small JSON documents; anything larger is refused (413).
 MAX_REQUEST_BYTES = 1_000_000
@@ -124,6 +126,8 @@ def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
     @server.before_request
     def friendly_404():
         path = flask.request.path
+        if path == DEV_ONLY and server.debug:
+            return None
         if path.startswith(INTERNAL_PREFIXES) or path in page_paths:
             return None
         parts = path.strip("/").split("/")
