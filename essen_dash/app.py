@@ -29,6 +29,26 @@ COMPRESSED_TYPES = ["text/html", "text/css", "text/plain", "application/json", "
 log = logging.getLogger(__name__)
 
 
+class StaticCompressionCache:
+    """Keep compressed bodies of versioned static files; dynamic answers are compressed afresh."""
+
+    STATIC = ("/_dash-component-suites/", "/assets/")
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+
+    @classmethod
+    def key(cls, request) -> str:
+        return f"static {request.full_path}" if request.path.startswith(cls.STATIC) else "dynamic"
+
+    def get(self, key: str) -> bytes | None:
+        return self._store.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        if " static " in f" {key.split(';', 1)[-1]}":
+            self._store[key] = value
+
+
 def not_found_html(path: str, message: str) -> str:
     """Return the friendly German 'nicht gefunden' page with links to the valid Bezirke."""
     links = "".join(f'<li><a href="/bezirk/{b}">Stadtbezirk {b}</a></li>' for b in BEZIRK_IDS)
@@ -172,7 +192,8 @@ def create_app(data: AppData | None = None) -> dash.Dash:
     install(data)
     server = flask.Flask(__name__)
     # set before Dash enables compression: flask-compress reads its settings once
-    server.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, COMPRESS_MIMETYPES=COMPRESSED_TYPES)
+    server.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, COMPRESS_MIMETYPES=COMPRESSED_TYPES,
+                         COMPRESS_CACHE_BACKEND=StaticCompressionCache, COMPRESS_CACHE_KEY=StaticCompressionCache.key)
     app = dash.Dash(
         __name__, server=server, use_pages=True, pages_folder=str(HERE / "pages"), assets_folder=str(HERE / "assets"),
         title="Sozialdaten Essen", update_title=None, suppress_callback_exceptions=True, serve_locally=True,

@@ -16,6 +16,7 @@ from essen_dash.tables.load import Tables, load_tables
 from essen_dash.tables.quality import Finding, findings
 
 log = logging.getLogger(__name__)
+MEMO_SIZE = 512
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,16 @@ class AppData:
     quality: tuple[Finding, ...]
     #: dissolved JobCenter areas per JobCenter Stichtag (empty without boundaries)
     jobcenter_geo: dict = field(default_factory=dict)
+    #: results of pure builders for this bundle (dropped with it on reload); only a speed-up
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: tuple, build):
+        """Return ``build()`` once per key for this data bundle (views repeat across users)."""
+        if key not in self._memo:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = build()
+        return self._memo[key]
 
     @property
     def stichtage(self) -> list[date]:

@@ -25,20 +25,35 @@ def geojson_url(level: str) -> str:
 
 
 def build(data: AppData, indicator_key: str, scheme: str, level: str, bezirke: set[str], stichtag):
-    """Return map figure, ranking figure and metadata for one view (pure apart from reading ``data``)."""
-    indicator = INDICATORS[indicator_key]
-    frame = view_frame(data.tables, indicator, level, stichtag)
-    classes = classes_for(frame, indicator, scheme)
-    source = data.source_line(stichtag)
-    bz_frame = view_frame(data.tables, indicator, "bezirk", stichtag)
-    bar = ranking(bz_frame, indicator, classes_for(bz_frame, indicator, scheme).colours, selected=bezirke,
-                  title=f"Rangfolge der Stadtbezirke: {indicator.short}", height=380)
-    return frame, classes, source, bar
+    """Return the frame for the level, its classes, the source line and the ranking (memoized per view)."""
+    def compute():
+        indicator = INDICATORS[indicator_key]
+        frame = view_frame(data.tables, indicator, level, stichtag)
+        bz_frame = frame if level == "bezirk" else view_frame(data.tables, indicator, "bezirk", stichtag)
+        bar = ranking(bz_frame, indicator, classes_for(bz_frame, indicator, scheme).colours, selected=bezirke,
+                      title=f"Rangfolge der Stadtbezirke: {indicator.short}", height=380)
+        return frame, classes_for(frame, indicator, scheme), data.source_line(stichtag), bar
+
+    return data.memo(("karte", indicator_key, scheme, level, tuple(sorted(bezirke)), stichtag), compute)
 
 
-def metadata(data: AppData, indicator_key: str, scheme: str, level: str, stichtag) -> list:
+def switch_outputs(data: AppData, indicator_key: str, scheme: str, level: str, selected: set[str], stichtag):
+    """Return what an indicator switch sends: value traces, titles, ranking, metadata, links (memoized)."""
+    def compute():
+        frame, classes, source, bar = build(data, indicator_key, scheme, level, selected, stichtag)
+        indicator = INDICATORS[indicator_key]
+        traces = [t.to_plotly_json() for t in value_traces(frame, indicator, scheme, geojson_url(level), selected,
+                                                            data.boundaries.label_points[level], level)]
+        return (traces, value_layout(indicator, scheme, LEVELS[level], de_date(stichtag)), bar.to_plotly_json(),
+                metadata(data, indicator_key, scheme, level, stichtag, frame),
+                map_links(indicator_key, scheme, level, selected, stichtag),
+                ranking_links(indicator_key, scheme, selected, stichtag))
+
+    return data.memo(("karte-switch", indicator_key, scheme, level, tuple(sorted(selected)), stichtag), compute)
+
+
+def metadata(data: AppData, indicator_key: str, scheme: str, level: str, stichtag, frame) -> list:
     indicator = INDICATORS[indicator_key]
-    frame = view_frame(data.tables, indicator, level, stichtag)
     city = float(frame["city_value"].iloc[0])
     doc = data.document(stichtag)
     rows = [
@@ -92,7 +107,7 @@ def layout(indicator=None, scheme=None, level=None, **params):
                                                    view.stichtag), id=f"{PAGE}-dl-map")], className="card map-card"),
             html.Div(className="side", children=[
                 card("Über diesen Indikator", html.Div(metadata(data, view.indicator, view.scheme, view.level,
-                                                                view.stichtag), id=f"{PAGE}-meta")),
+                                                                view.stichtag, frame), id=f"{PAGE}-meta")),
                 html.Div([dcc.Graph(id=f"{PAGE}-ranking", figure=bar, config=GRAPH_CONFIG),
                           html.Div(ranking_links(view.indicator, view.scheme, set(view.bezirk), view.stichtag),
                                    id=f"{PAGE}-dl-ranking")], className="card"),
@@ -122,18 +137,12 @@ def update(indicator_key, scheme, level, bezirke, stichtag_value):
     data = current()
     if indicator_key not in INDICATORS or scheme not in SCHEMES or level not in LEVELS or data.boundaries is None:
         return no_update, no_update, no_update, no_update, no_update
-    stichtag = stichtag_of(stichtag_value, data)
-    selected = selection(bezirke)
-    frame, classes, source, bar = build(data, indicator_key, scheme, level, selected, stichtag)
-    indicator = INDICATORS[indicator_key]
+    traces, layout_updates, bar, meta, map_dl, ranking_dl = switch_outputs(
+        data, indicator_key, scheme, level, selection(bezirke), stichtag_of(stichtag_value, data))
     patch = Patch()
-    traces = value_traces(frame, indicator, scheme, geojson_url(level), selected,
-                          data.boundaries.label_points[level], level)
-    patch["data"] = [t.to_plotly_json() for t in traces]
-    assign(patch["layout"], value_layout(indicator, scheme, LEVELS[level], de_date(stichtag)))
-    return (patch, bar, metadata(data, indicator_key, scheme, level, stichtag),
-            map_links(indicator_key, scheme, level, selected, stichtag),
-            ranking_links(indicator_key, scheme, selected, stichtag))
+    patch["data"] = traces
+    assign(patch["layout"], layout_updates)
+    return patch, bar, meta, map_dl, ranking_dl
 
 
 @callback(Output("url", "href", allow_duplicate=True), Input(f"{PAGE}-map", "clickData"),
