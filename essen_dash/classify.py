@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import warnings
+
 import mapclassify
 import numpy as np
 from plotly.colors import diverging, sample_colorscale, sequential
@@ -61,8 +63,13 @@ def _continuous(values: np.ndarray, city: float, fmt, *, diverging: bool = False
 def _classified(kind: str, classifier) -> Callable:
     def build(values: np.ndarray, city: float, fmt) -> Classes:
         valid = values[~np.isnan(values)]
+        if len(valid) == 0:  # nothing published at this level: every unit is "no value"
+            return Classes(kind, [NO_VALUE_COLOUR] * len(values), [], [], [], False, [], 0, 0)
         k = max(1, min(K, len(np.unique(valid))))
-        mc = classifier(valid, k)
+        with warnings.catch_warnings():
+            # fewer distinct values than classes is expected for nine Bezirke; numba is optional
+            warnings.filterwarnings("ignore", message="Not enough unique values|Numba not installed")
+            mc = classifier(valid, k)
         bins = [float(b) for b in mc.bins]
         palette = sample_colorscale(SEQUENTIAL, list(np.linspace(0.12, 1.0, len(bins))))
         labels, lower = [], float(valid.min())

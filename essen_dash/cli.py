@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -82,6 +81,19 @@ def cmd_geometry(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_rendered(out: str, render) -> int:
+    """Render with the shared browser, stop it, write the file and say so."""
+    from essen_dash.export.render import RENDERER
+
+    try:
+        body = render()
+    finally:
+        RENDERER.close()
+    Path(out).write_bytes(body)
+    print(f"geschrieben: {out} ({len(body):,} Bytes)".replace(",", "."))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from essen_dash.data import load_app_data
     from essen_dash.export.charts import build_chart, parse_params
@@ -91,31 +103,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     raw = {k: v for k, v in vars(args).items() if k in ("page", "chart", "indicator", "scheme", "level", "bezirk",
                                                           "stichtag", "gruppe", "format") and v}
     params = parse_params(raw, data)
-    try:
-        body = RENDERER.render(build_chart(data, params), FORMATS[params.format])
-    finally:
-        RENDERER.close()
-    Path(args.out).write_bytes(body)
-    print(f"geschrieben: {args.out} ({len(body):,} Bytes)".replace(",", "."))
-    return 0
+    return write_rendered(args.out, lambda: RENDERER.render(build_chart(data, params), FORMATS[params.format]))
 
 
 def cmd_export_pack(args: argparse.Namespace) -> int:
     from essen_dash.app import pack_request
     from essen_dash.data import load_app_data
     from essen_dash.export.pack import PACK_FORMATS
-    from essen_dash.export.render import RENDERER
 
     data = load_app_data()
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower() or "pdf"
     bezirke, day, fmt = pack_request({"bezirk": args.bezirk, "format": fmt, "stichtag": args.stichtag or ""}, data)
-    try:
-        body = PACK_FORMATS[fmt][1](data, bezirke, day)
-    finally:
-        RENDERER.close()
-    Path(args.out).write_bytes(body)
-    print(f"geschrieben: {args.out} ({len(body):,} Bytes)".replace(",", "."))
-    return 0
+    return write_rendered(args.out, lambda: PACK_FORMATS[fmt][1](data, bezirke, day))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

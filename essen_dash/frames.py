@@ -16,6 +16,7 @@ from essen_dash.tables.load import Tables
 from essen_dash.tables.schema import BEZIRK_IDS
 
 LEVELS = {"bezirk": "Stadtbezirke", "stadtteil": "Stadtteile"}
+UNASSIGNED = "nicht zugeordnet"  # the JobCenter table's row for recipients without an area
 DEFAULT_LEVEL = "bezirk"
 
 
@@ -122,8 +123,15 @@ def overlapping_areas(tables: Tables, jc_stichtag: date, bezirke: set[str]) -> l
 
 
 def jobcenter_area_frame(tables: Tables, areas, jc_stichtag: date, group: str) -> pd.DataFrame:
-    """Return one row per published area list with the chosen group's share (summed over jointly listed areas)."""
+    """Return one row per published area list with the chosen group's share (summed over jointly listed areas).
+
+    Without boundaries (``areas`` None) every assigned area of the table is its own row.
+    """
     matrix = jobcenter_matrix(tables, jc_stichtag)
+    if areas is None:
+        keep = [a for a in matrix.index if a != UNASSIGNED]
+        return pd.DataFrame({"key": keep, "name": keep, "jc_areas": [[a] for a in keep],
+                             "value": [float(matrix.loc[a, group]) for a in keep]})
     rows = []
     for a in areas.itertuples():
         parts = [float(matrix.loc[area, group]) for area in a.jc_areas]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, clientside_callback, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from essen_dash.data import AppData, current
 from essen_dash.format import de_date
-from essen_dash.geo.boundaries import OFFICIAL_SOURCE
 from essen_dash.state import SHELL_PARAMS, parse_search
 from essen_dash.tables.schema import BEZIRK_IDS
 
@@ -62,14 +61,21 @@ def layout() -> html.Div:
 
 
 @callback(Output("filter-bezirke", "value"), Output("filter-stichtag", "value"), Output("shell-notices", "children"),
-          Input("url", "search"), State("shell-notices", "children"))
-def state_from_url(search, banner):
-    """Set the shared filter from the URL when a page is opened; explain unusable parameters."""
+          Input("url", "search"), State("shell-notices", "children"), State("filter-bezirke", "value"),
+          State("filter-stichtag", "value"))
+def state_from_url(search, banner, bezirke_now, stichtag_now):
+    """Set the shared filter from the URL when a page is opened; explain unusable parameters.
+
+    Unchanged values are not set again: setting them would re-run every page's callbacks, whose answers
+    could then arrive after navigation has already replaced the page.
+    """
     data = current()
     view, notices = parse_search(search, data.stichtage)
     kept = [b for b in (banner or []) if "notice-error" in str(b)]
     shown = kept + [notice(text) for name, text in notices.items() if name in SHELL_PARAMS]
-    return list(view.bezirk), view.stichtag.isoformat(), shown
+    bezirke, stichtag = list(view.bezirk), view.stichtag.isoformat()
+    return (bezirke if bezirke != list(bezirke_now or []) else no_update,
+            stichtag if stichtag != stichtag_now else no_update, shown)
 
 
 # Write the filter into the address bar (shareable) and into the navigation links, in the browser:

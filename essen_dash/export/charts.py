@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-import pandas as pd
 import plotly.graph_objects as go
 
 from essen_dash.classify import SCHEMES
@@ -23,7 +22,7 @@ from essen_dash.figures.bars import allocation_bars, allocation_scatter, profile
 from essen_dash.figures.choropleth import choropleth, classes_for
 from essen_dash.figures.common import FONT, INK, MUTED
 from essen_dash.format import de_date
-from essen_dash.frames import (LEVELS, allocation_frame, bezirk_frame, jobcenter_area_frame, jobcenter_map_inputs,
+from essen_dash.frames import (LEVELS, UNASSIGNED, allocation_frame, bezirk_frame, jobcenter_area_frame, jobcenter_map_inputs,
                                jobcenter_matrix, jobcenter_stichtag, overlapping_areas, profile_frame, view_frame)
 from essen_dash.indicators import DEFAULT_INDICATOR, INDICATORS
 from essen_dash.tables.schema import BEZIRK_IDS
@@ -181,8 +180,8 @@ def jobcenter_map(data: AppData, p: ExportParams) -> go.Figure:
     frame = jobcenter_area_frame(data.tables, parts["areas"], jc_day, p.gruppe)
     fig = jcfig.area_map(frame, parts["core"], parts["others"], parts["hatch"], parts["outline"], parts["labels"],
                          title="", source="")
-    unassigned = float(jobcenter_matrix(data.tables, jc_day).loc["nicht zugeordnet", p.gruppe]) \
-        if "nicht zugeordnet" in jobcenter_matrix(data.tables, jc_day).index else 0.0
+    matrix = jobcenter_matrix(data.tables, jc_day)
+    unassigned = float(matrix.loc[UNASSIGNED, p.gruppe]) if UNASSIGNED in matrix.index else 0.0
     return set_heading(fig, f"Leistungsbeziehende aus {p.gruppe}: Anteil je JobCenter-Bereich",
                        f"Stand {de_date(jc_day)} · {filter_text(p)} · Einheit: % · nicht zugeordnet: "
                        f"{jcfig.pct(unassigned)} · schraffiert: teilweise/mehrfach zugeordnet",
@@ -192,17 +191,11 @@ def jobcenter_map(data: AppData, p: ExportParams) -> go.Figure:
 def jobcenter_bars(data: AppData, p: ExportParams) -> go.Figure:
     jc_day, source = _jc(data, p)
     matrix = jobcenter_matrix(data.tables, jc_day)
-    areas = data.jobcenter_geo.get(jc_day)
-    if areas is None:
-        keep = [a for a in matrix.index if a != "nicht zugeordnet"]
-        frame = pd.DataFrame({"key": keep, "name": keep, "jc_areas": [[a] for a in keep],
-                              "value": [float(matrix.loc[a, p.gruppe]) for a in keep]})
-    else:
-        frame = jobcenter_area_frame(data.tables, areas, jc_day, p.gruppe)
+    frame = jobcenter_area_frame(data.tables, data.jobcenter_geo.get(jc_day), jc_day, p.gruppe)
     if p.bezirke:
         keep = set(overlapping_areas(data.tables, jc_day, p.selected))
         frame = frame[[bool(set(a) & keep) for a in frame["jc_areas"]]]
-    fig = jcfig.area_bars(frame, float(matrix.loc["nicht zugeordnet", p.gruppe]), p.gruppe, title="")
+    fig = jcfig.area_bars(frame, float(matrix.loc[UNASSIGNED, p.gruppe]), p.gruppe, title="")
     return set_heading(fig, f"Leistungsbeziehende aus {p.gruppe}: Anteil je JobCenter-Bereich",
                        f"Stand {de_date(jc_day)} · {filter_text(p)} · Einheit: %", source)
 

@@ -142,5 +142,5 @@ def locator(geojson, highlight: list[str], locations: list[str], height: int = 2
         geojson=geojson, locations=locations, z=z, colorscale=[[0, "#e8edf2"], [1, "#0b5394"]], showscale=False,
         marker={"line": {"color": "white", "width": 0.8}}, hoverinfo="skip"))
     fig.update_geos(visible=False, fitbounds="locations", projection_type="mercator")
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, dragmode=False)
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, dragmode=False, template="none")
     return fig

@@ -14,6 +14,7 @@ HIGHLIGHT = "#111111"
 def base_layout(fig: go.Figure, title: str, subtitle: str = "", source: str = "") -> go.Figure:
     """Apply the house style: title with subtitle, source line at the foot, German separators."""
     fig.update_layout(
+        template="none",  # our style is set here; plotly's default template would add ~6 KB to every figure
         title={"text": f"<b>{title}</b>" + (f"<br><span style='font-size:13px;color:{MUTED}'>{subtitle}</span>"
                                              if subtitle else ""),
                "x": 0.01, "xanchor": "left", "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 14},

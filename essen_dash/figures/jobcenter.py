@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from essen_dash.classify import NO_VALUE_COLOUR, SEQUENTIAL
-from essen_dash.figures.common import INK, MUTED, base_layout
+from essen_dash.figures.common import INK, base_layout
 from essen_dash.format import de_number
 
 HATCH_COLOUR = "#5b6770"

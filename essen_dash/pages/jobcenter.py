@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, Patch, callback, clientside_callback, dcc, html, no_update
+from dash import Input, Output, callback, clientside_callback, dcc, html, no_update
 
 from essen_dash.components import GRAPH_CONFIG, card, download_links, notices, selection, stichtag_of, sync_query_js
 from essen_dash.data import AppData, current
 from essen_dash.figures import jobcenter as jcfig
-from essen_dash.figures.choropleth import assign
 from essen_dash.format import de_date
-from essen_dash.frames import (jobcenter_area_frame, jobcenter_map_inputs, jobcenter_matrix, jobcenter_stichtag,
+from essen_dash.frames import (UNASSIGNED, jobcenter_area_frame, jobcenter_map_inputs, jobcenter_matrix, jobcenter_stichtag,
                                overlapping_areas)
 
 dash.register_page(__name__, path="/jobcenter", name="JobCenter", title="JobCenter – Sozialdaten Essen", order=2)
 
 PAGE = "jobcenter"
-UNASSIGNED = "nicht zugeordnet"
 
 
 def explain(matrix) -> str:
@@ -48,7 +46,6 @@ def map_figure(data: AppData, jc_day, group: str, bezirke: set[str], source: str
 
 def layout(**params):
     data = current()
-    bezirke = selection(params.get("bezirk"))
     day = stichtag_of(params.get("stichtag"), data)
     jc_day = jobcenter_stichtag(data.tables, day)
     matrix = jobcenter_matrix(data.tables, jc_day)
@@ -103,7 +100,8 @@ def notes(data: AppData, jc_day, group: str, matrix, areas) -> list:
           Input(f"{PAGE}-group", "value"), Input("filter-bezirke", "value"), Input("filter-stichtag", "value"))
 def update(group, bezirke, stichtag_value):
     data = current()
-    jc_day = jobcenter_stichtag(data.tables, stichtag_of(stichtag_value, data))
+    day = stichtag_of(stichtag_value, data)
+    jc_day = jobcenter_stichtag(data.tables, day)
     selected = selection(bezirke)
     matrix, rows, areas, keep, source = views(data, jc_day, group, selected)
     if group not in matrix.columns:
@@ -116,22 +114,16 @@ def update(group, bezirke, stichtag_value):
                          subtitle=subtitle, source=chart_source, height=140 + 34 * len(shown))
     if areas is None:
         map_area = html.Div("Karte nicht verfügbar: keine Grenzdateien gefunden.", className="notice notice-error")
-        frame = None
+        frame = jobcenter_area_frame(data.tables, None, jc_day, group)
     else:
         fig, parts = map_figure(data, jc_day, group, selected, source)
         map_area = dcc.Graph(id=f"{PAGE}-map", figure=fig, config=GRAPH_CONFIG)
         frame = jobcenter_area_frame(data.tables, parts["areas"], jc_day, group)
-    if frame is None:
-        frame = jobcenter_area_frame(data.tables, areas, jc_day, group) if areas is not None else None
     unassigned = float(matrix.loc[UNASSIGNED, group]) if UNASSIGNED in matrix.index else 0.0
-    bars = jcfig.area_bars(frame, unassigned, group, title=f"{group}: Anteil je Bereich",
-                            source=chart_source) \
-        if frame is not None else no_update
-    links = [download_links(PAGE, chart, gruppe=group, bezirk=selected,
-                            stichtag=stichtag_of(stichtag_value, data).isoformat())
+    bars = jcfig.area_bars(frame, unassigned, group, title=f"{group}: Anteil je Bereich", source=chart_source)
+    links = [download_links(PAGE, chart, gruppe=group, bezirk=selected, stichtag=day.isoformat())
              for chart in ("map", "bars", "heatmap")]
-    return (map_area if areas is not None else map_area, bars, heat, notes(data, jc_day, group, matrix, areas),
-            *links)
+    return map_area, bars, heat, notes(data, jc_day, group, matrix, areas), *links
 
 
 clientside_callback(sync_query_js(["gruppe"]), Output(f"{PAGE}-sync", "data"), Input(f"{PAGE}-group", "value"))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, Patch, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
 
 from essen_dash.classify import SCHEMES
-from essen_dash.components import GRAPH_CONFIG, card, download_links, notices, selection, stand, stichtag_of, sync_query_js
+from essen_dash.components import GRAPH_CONFIG, card, download_links, notices, selection, stichtag_of, sync_query_js
 from essen_dash.data import AppData, current
 from essen_dash.figures.bars import ranking
 from essen_dash.figures.choropleth import assign, choropleth, classes_for, value_layout, value_traces
@@ -14,6 +14,7 @@ from essen_dash.format import de_date
 from essen_dash.frames import LEVELS, view_frame
 from essen_dash.indicators import INDICATORS
 from essen_dash.state import SHELL_PARAMS, parse_view, query
+from essen_dash.tables.schema import BEZIRK_IDS
 
 dash.register_page(__name__, path="/", name="Karte", title="Karte – Sozialdaten Essen", order=0)
 
@@ -145,24 +146,29 @@ def update(indicator_key, scheme, level, bezirke, stichtag_value):
     return patch, bar, meta, map_dl, ranking_dl
 
 
+def clicked_bezirk(click, index: int) -> str | None:
+    """Return the valid Bezirk id at ``customdata[index]`` of a click, or None for anything else."""
+    try:
+        value = click["points"][0]["customdata"][index]
+    except (TypeError, KeyError, IndexError):
+        return None
+    return value if value in BEZIRK_IDS else None
+
+
 @callback(Output("url", "href", allow_duplicate=True), Input(f"{PAGE}-map", "clickData"),
           State("filter-bezirke", "value"), prevent_initial_call=True)
 def open_profile(click, bezirke):
     """Open the clicked Bezirk's profile (a Stadtteil opens its Bezirk's)."""
-    try:
-        bezirk_id = click["points"][0]["customdata"][5]
-    except (TypeError, KeyError, IndexError):
-        return no_update
-    return f"/bezirk/{bezirk_id}{query(bezirk=selection(bezirke))}"
+    bezirk_id = clicked_bezirk(click, 5)
+    return f"/bezirk/{bezirk_id}{query(bezirk=selection(bezirke))}" if bezirk_id else no_update
 
 
 @callback(Output("filter-bezirke", "value", allow_duplicate=True), Input(f"{PAGE}-ranking", "clickData"),
           State("filter-bezirke", "value"), prevent_initial_call=True)
 def toggle_from_ranking(click, bezirke):
     """Clicking a bar adds its Bezirk to the filter, or removes it."""
-    try:
-        bezirk_id = click["points"][0]["customdata"][1]
-    except (TypeError, KeyError, IndexError):
+    bezirk_id = clicked_bezirk(click, 1)
+    if not bezirk_id:
         return no_update
     chosen = list(bezirke or [])
     return [b for b in chosen if b != bezirk_id] if bezirk_id in chosen else chosen + [bezirk_id]

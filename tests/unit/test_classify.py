@@ -43,3 +43,9 @@ def test_missing_values_are_grey_never_a_class():
         c = scheme.build(values, 3.6, fmt)
         assert c.colours[0] == c.colours[2] == NO_VALUE_COLOUR
         assert NO_VALUE_COLOUR not in (c.colours[1], c.colours[3], c.colours[4])
+
+
+@pytest.mark.parametrize("key", list(SCHEMES))
+def test_no_published_value_at_all_is_all_grey(key):
+    c = SCHEMES[key].build(np.array([np.nan] * 50), 3.6, fmt)
+    assert c.colours == [NO_VALUE_COLOUR] * 50

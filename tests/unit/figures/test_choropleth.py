@@ -79,3 +79,15 @@ def test_value_layout_patches_titles():
     assign(target, value_layout(INDICATORS["ro_pct"], "deviation", "Stadtbezirke", "30.09.2016"))
     assert "Rumänien" in target["title"]["text"] and "Abweichung vom Stadtwert" in target["title"]["text"]
     assert target["legend"]["title"]["text"] == "Rumänien (%)"
+
+
+def test_figures_carry_no_default_template(tables):
+    import json
+
+    from essen_dash.figures.bars import ranking
+
+    ind = INDICATORS["bg_pct"]
+    frame = bezirk_frame(tables, ind, DAY)
+    fig = ranking(frame, ind, ["#000"] * 9)
+    assert len(json.dumps(fig.to_plotly_json()["layout"].get("template", {}))) < 100
+    assert len(fig.to_json()) < 6000
