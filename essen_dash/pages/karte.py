@@ -132,9 +132,12 @@ def ranking_links(indicator, scheme, bezirke, stichtag):
 @callback(Output(f"{PAGE}-map", "figure"), Output(f"{PAGE}-ranking", "figure"), Output(f"{PAGE}-meta", "children"),
           Output(f"{PAGE}-dl-map", "children"), Output(f"{PAGE}-dl-ranking", "children"),
           Input(f"{PAGE}-indicator", "value"), Input(f"{PAGE}-scheme", "value"), Input(f"{PAGE}-level", "value"),
-          Input("filter-bezirke", "value"), Input("filter-stichtag", "value"))
+          Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), prevent_initial_call=True)
 def update(indicator_key, scheme, level, bezirke, stichtag_value):
-    """Send only what changed: value traces and titles (the boundaries stay in the browser)."""
+    """Send only what changed: value traces and titles (the boundaries stay in the browser).
+
+    Not called on page load: the layout already holds the view the URL asked for.
+    """
     data = current()
     if indicator_key not in INDICATORS or scheme not in SCHEMES or level not in LEVELS or data.boundaries is None:
         return no_update, no_update, no_update, no_update, no_update

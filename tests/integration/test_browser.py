@@ -1,0 +1,435 @@
+"""The dashboard in headless Chromium: every page, exact map values, URL state, the shared filter, 404s."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from essen_dash.classify import SCHEMES
+from essen_dash.figures.choropleth import NO_VALUE_LABEL
+from essen_dash.indicators import DEFAULT_INDICATOR, INDICATORS
+from essen_dash.tables.catalog import VIEWS
+from essen_dash.tables.schema import BEZIRK_IDS
+
+pytestmark = pytest.mark.browser
+
+MAP = "karte-map"
+MAP_DRAWN = f"#{MAP} .js-plotly-plot .choroplethlocation"
+MAX_SWITCH_RESPONSE_BYTES = 10_000
+SETTLE_QUIET_MS = 300
+WAIT_TIMEOUT_S = 15
+
+#: Reads a graph's traces in the browser; plotly's typed arrays ({bdata, _inputArray}) become plain lists.
+TRACES_JS = """(id) => {
+    const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+    if (!gd || !gd.data) return null;
+    const arr = v => v == null ? null : Array.isArray(v) ? v : ArrayBuffer.isView(v) ? Array.from(v)
+        : (v._inputArray ? Array.from(v._inputArray) : v);
+    return gd.data.map(t => ({type: t.type, name: t.name ?? null, locations: arr(t.locations), z: arr(t.z),
+                              x: arr(t.x), y: arr(t.y), customdata: arr(t.customdata)}));
+}"""
+
+#: A point inside the filled area of the map path for one location, in viewport pixels (centre preferred).
+INSIDE_POINT_JS = """([id, loc]) => {
+    const paths = Array.from(document.querySelectorAll('#' + id + ' .choroplethlocation'))
+        .filter(p => p.__data__ && p.__data__.loc === loc);
+    if (paths.length !== 1) return null;
+    const path = paths[0], box = path.getBBox(), ctm = path.getScreenCTM();
+    const cx = box.x + box.width / 2, cy = box.y + box.height / 2;
+    const candidates = [[cx, cy]];
+    for (let i = 1; i < 12; i++) for (let j = 1; j < 12; j++)
+        candidates.push([box.x + box.width * i / 12, box.y + box.height * j / 12]);
+    candidates.sort((a, b) => Math.hypot(a[0] - cx, a[1] - cy) - Math.hypot(b[0] - cx, b[1] - cy));
+    for (const [x, y] of candidates) {
+        const point = new DOMPoint(x, y);
+        if (path.isPointInFill(point)) {
+            const screen = point.matrixTransform(ctm);
+            return {x: screen.x, y: screen.y};
+        }
+    }
+    return null;
+}"""
+
+
+# --- expected values from the bundled tables ------------------------------------------------------------------
+
+
+def latest(tables, name: str):
+    """Return a table's rows at the latest Stichtag (what the app shows by default)."""
+    df = tables[name]
+    return df[df["stichtag"] == tables.stichtage[-1]]
+
+
+def bezirk_values(tables, indicator: str) -> dict[str, float]:
+    """Return Bezirk id → published value of an indicator."""
+    bz = latest(tables, "bezirke")
+    return dict(zip(bz["bezirk_id"], bz[indicator].astype(float)))
+
+
+def stadtteile_of(tables, bezirke: set[str]) -> set[str]:
+    """Return the Stadtteil numbers (as map location strings) of the given Bezirke."""
+    reg = tables["stadtteile_register"]
+    return {str(n) for n in reg[reg["bezirk_id"].isin(bezirke)]["stadtteil_nr"]}
+
+
+def jobcenter_areas_of(tables, bezirk: str) -> list[str]:
+    """Return the JobCenter areas with a Stadtteil in ``bezirk``, in the source's order."""
+    docs = tables["documents"]
+    jc_day = docs[docs["bezirke_stichtag"] == tables.stichtage[-1]]["jobcenter_stichtag"].iloc[0]
+    cw = tables["jobcenter_crosswalk"]
+    cw = cw[cw["stichtag"] == jc_day]
+    hit = set(cw[cw["stadtteil_nr"].astype(str).isin(stadtteile_of(tables, {bezirk}))]["jc_area"])
+    jc = tables["jobcenter"]
+    return [a for a in dict.fromkeys(jc[jc["stichtag"] == jc_day]["jc_area"]) if a in hit]
+
+
+# --- browser helpers ------------------------------------------------------------------------------------------
+
+
+def settle(page, log, quiet_ms: int = SETTLE_QUIET_MS) -> None:
+    """Wait until no request has been in flight for ``quiet_ms`` (callbacks done)."""
+    deadline, quiet = time.monotonic() + WAIT_TIMEOUT_S, 0
+    while quiet < quiet_ms:
+        assert time.monotonic() < deadline, f"requests still in flight after {WAIT_TIMEOUT_S} s"
+        page.wait_for_timeout(100)
+        quiet = 0 if log.in_flight > 0 else quiet + 100
+
+
+def wait_visible(page, log, selector: str) -> None:
+    """Wait until ``selector`` is visible; fail at once when the server answers 5xx."""
+    deadline = time.monotonic() + WAIT_TIMEOUT_S
+    while not page.locator(selector).first.is_visible():
+        assert not log.server_errors, f"server error while waiting for {selector}: {log.server_errors}"
+        assert time.monotonic() < deadline, f"{selector} not visible after {WAIT_TIMEOUT_S} s"
+        page.wait_for_timeout(100)
+
+
+def open_page(page, app_server, log, path: str, selector: str):
+    """Open ``path``, assert HTTP 200, wait for ``selector`` and for the callbacks to finish."""
+    response = page.goto(app_server.base_url + path)
+    assert response is not None and response.status == 200, f"{path}: HTTP {response and response.status}"
+    wait_visible(page, log, selector)
+    settle(page, log)
+    return response
+
+
+def open_map(page, app_server, log, query: str = ""):
+    """Open the Karte with ``query`` and wait until the map is drawn and the callbacks are done."""
+    return open_page(page, app_server, log, f"/{query}", MAP_DRAWN)
+
+
+def traces(page, graph_id: str = MAP) -> list[dict]:
+    """Return the traces of a graph as the browser holds them."""
+    data = page.evaluate(TRACES_JS, graph_id)
+    assert data is not None, f"no plotly figure in #{graph_id}"
+    return data
+
+
+def snapshot(page, graph_id: str = MAP) -> str:
+    """Return a graph's traces as JSON text, to detect a later change."""
+    return page.evaluate(f"(id) => JSON.stringify(({TRACES_JS})(id))", graph_id)
+
+
+def wait_for_change(page, before: str, graph_id: str = MAP) -> None:
+    """Wait until a graph's traces differ from ``before`` (a :func:`snapshot`)."""
+    page.wait_for_function(f"([id, before]) => JSON.stringify(({TRACES_JS})(id)) !== before",
+                           arg=[graph_id, before])
+
+
+def choropleths(page) -> list[dict]:
+    """Return the map's area traces (without the label trace)."""
+    return [t for t in traces(page) if t["type"] == "choropleth"]
+
+
+def map_locations(page) -> list[str]:
+    """Return every location drawn on the map, sorted."""
+    return sorted(loc for t in choropleths(page) for loc in t["locations"])
+
+
+def grey_trace(page) -> dict | None:
+    """Return the map's 'kein Wert veröffentlicht' trace, if there is one."""
+    grey = [t for t in choropleths(page) if t["name"] == NO_VALUE_LABEL]
+    assert len(grey) <= 1
+    return grey[0] if grey else None
+
+
+def continuous_values(page) -> dict[str, float]:
+    """Return location → z of the one valued trace of a continuous map."""
+    valued = [t for t in choropleths(page) if t["name"] != NO_VALUE_LABEL]
+    assert len(valued) == 1, f"expected one valued trace, got {[t['name'] for t in valued]}"
+    trace = valued[0]
+    assert len(trace["locations"]) == len(trace["z"])
+    return dict(zip(trace["locations"], trace["z"]))
+
+
+def ranking_values(page) -> dict[str, float]:
+    """Return Bezirk id → bar length of the ranking chart."""
+    (bar,) = [t for t in traces(page, "karte-ranking") if t["type"] == "bar"]
+    return {row[1]: x for row, x in zip(bar["customdata"], bar["x"])}
+
+
+def pick(page, dropdown_id: str, value: str) -> None:
+    """Choose ``value`` in a Dash 4 dropdown."""
+    page.click(f"#{dropdown_id}")
+    page.click(f'.dash-dropdown-option:has(input[value="{value}"])')
+
+
+def filter_labels(page) -> list[str]:
+    """Return the Bezirke the shared filter shows as chosen."""
+    return page.locator("#filter-bezirke-value .dash-dropdown-value-item").all_inner_texts()
+
+
+def table_column(page, table_id: str, column: int = 0) -> list[str]:
+    """Return one column of an HTML table's body rows."""
+    return page.locator(f"#{table_id} tbody tr").evaluate_all(
+        f"rows => rows.map(r => r.cells[{column}].innerText.trim())")
+
+
+# --- 1. every page --------------------------------------------------------------------------------------------
+
+
+PAGES = [
+    ("karte", "/", "Karte", [MAP_DRAWN, "#karte-ranking .js-plotly-plot .bars"]),
+    ("bezirk-III", "/bezirk/III", "Bezirksprofil", ["#bezirk-title", "#bezirk-stadtteile tbody tr",
+                                                     "#bezirk-jobcenter tbody tr"]),
+    ("jobcenter", "/jobcenter", "JobCenter", ["#jobcenter-map .choroplethlocation", "#jobcenter-heatmap .hm",
+                                              "#jobcenter-bars .bars"]),
+    ("zuteilung", "/zuteilung", "Zuteilung", ["#zuteilung-table tbody tr", "#zuteilung-bars .bars",
+                                              "#zuteilung-scatter .scatterlayer"]),
+    ("daten", "/daten", "Daten & Quellen", ["#daten-table td[data-dash-column='bezirk_id']",
+                                            "#daten-quality-list li"]),
+]
+
+
+@pytest.mark.parametrize(("name", "path", "title", "selectors"), PAGES, ids=[p[0] for p in PAGES])
+def test_page_opens(page, page_log, app_server, screenshot_dir, name, path, title, selectors):
+    """Each page answers 200, renders its main elements offline and without errors."""
+    open_page(page, app_server, page_log, path, selectors[0])
+    for selector in selectors[1:]:
+        wait_visible(page, page_log, selector)
+    expect(page).to_have_title(f"{title} – Sozialdaten Essen")
+    if name == "bezirk-III":
+        expect(page.locator("#bezirk-title")).to_have_text("Stadtbezirk III")
+    page.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)
+    page_log.assert_clean()
+
+
+# --- 2. exact values per indicator ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("indicator", list(INDICATORS))
+def test_map_and_ranking_show_published_values(page, page_log, app_server, app_tables, indicator):
+    """The map colours each Bezirk by exactly its published value; the ranking bars have the same lengths."""
+    open_map(page, app_server, page_log, f"?indicator={indicator}&scheme=continuous&level=bezirk")
+    expected = bezirk_values(app_tables, indicator)
+    assert len(expected) == len(BEZIRK_IDS)
+    assert continuous_values(page) == expected
+    assert grey_trace(page) is None
+    assert ranking_values(page) == expected
+
+
+# --- 3. switching the indicator -------------------------------------------------------------------------------
+
+
+def switch_indicator(page, log, indicator: str):
+    """Choose another indicator in the dropdown; return the map callback's response once the map changed."""
+    before = snapshot(page)
+    with page.expect_response(lambda r: "/_dash-update-component" in r.url
+                              and f"{MAP}.figure" in (r.request.post_data or "")) as info:
+        pick(page, "karte-indicator", indicator)
+    wait_for_change(page, before)
+    settle(page, log)
+    return info.value
+
+
+def response_sizes(response) -> tuple[int, dict[str, int]]:
+    """Return the body size and the size of each output in it."""
+    body = response.body()
+    outputs = json.loads(body)["response"]
+    return len(body), {f"{cid}.{prop}": len(json.dumps(value)) for cid, props in outputs.items()
+                       for prop, value in props.items()}
+
+
+def test_indicator_switch_updates_values_not_geometry(page, page_log, app_server, app_tables):
+    """origin12_pct → bg_ro_pct: exact new values in a small response, no geometry refetch, URL updated."""
+    open_map(page, app_server, page_log, "?scheme=continuous&level=bezirk")
+    assert continuous_values(page) == bezirk_values(app_tables, "origin12_pct")
+    assert len(page_log.requests_to("/geo/")) == 1
+    start = len(page_log.requests)
+
+    response = switch_indicator(page, page_log, "bg_ro_pct")
+
+    assert continuous_values(page) == bezirk_values(app_tables, "bg_ro_pct")
+    assert ranking_values(page) == bezirk_values(app_tables, "bg_ro_pct")
+    assert page_log.requests_to("/geo/", start) == [], "geometry was requested again"
+    total, parts = response_sizes(response)
+    print(f"\nindicator switch response: {total} bytes; by output: {parts}")
+    assert total < MAX_SWITCH_RESPONSE_BYTES
+    page.wait_for_function("() => new URLSearchParams(location.search).get('indicator') === 'bg_ro_pct'")
+    assert "indicator=bg_ro_pct" in page.url
+
+
+# --- 4. Stadtteile: only published values ---------------------------------------------------------------------
+
+
+def test_stadtteil_level_shows_only_published_values(page, page_log, app_server, app_tables):
+    """Exactly the published Stadtteile carry values; all others are 'kein Wert veröffentlicht', never 0."""
+    open_map(page, app_server, page_log, "?indicator=origin12_pct&scheme=continuous&level=stadtteil")
+    hs = latest(app_tables, "stadtteile_hotspots")
+    published = dict(zip(hs["stadtteil_nr"].astype(str), hs["origin12_pct"].astype(float)))
+    everything = {str(n) for n in app_tables["stadtteile_register"]["stadtteil_nr"]}
+    assert len(published) == 8 and len(everything) == 50
+
+    assert continuous_values(page) == published
+    grey = grey_trace(page)
+    assert grey is not None
+    assert sorted(grey["locations"]) == sorted(everything - set(published))
+    assert len(grey["locations"]) == 42
+    assert {row[1] for row in grey["customdata"]} == {NO_VALUE_LABEL}
+    assert 0 not in continuous_values(page).values()
+
+
+# --- 5. shared URL --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("indicator", ["bg_ro_pct", "origin12_pct"])  # without and with Stadtteil values
+def test_shared_url_restores_view(page, page_log, app_server, app_tables, indicator):
+    """Opening a shared URL restores controls, filter and the narrowed map."""
+    open_map(page, app_server, page_log, f"?indicator={indicator}&scheme=quantiles&level=stadtteil&bezirk=I,V")
+    expect(page.locator("#karte-indicator-value")).to_have_text(INDICATORS[indicator].label)
+    expect(page.locator("#karte-scheme-value")).to_have_text(SCHEMES["quantiles"].label)
+    expect(page.locator("#karte-level input:checked")).to_have_value("stadtteil")
+    assert filter_labels(page) == ["Stadtbezirk I", "Stadtbezirk V"]
+    assert map_locations(page) == sorted(stadtteile_of(app_tables, {"I", "V"}))
+
+
+# --- 6. the district filter -----------------------------------------------------------------------------------
+
+
+def test_filter_narrows_karte(page, page_log, app_server, app_tables):
+    """?bezirk=III draws only Bezirk III, with its value."""
+    open_map(page, app_server, page_log, "?bezirk=III")
+    assert filter_labels(page) == ["Stadtbezirk III"]
+    assert map_locations(page) == ["III"]
+    assert continuous_values(page) == {"III": bezirk_values(app_tables, DEFAULT_INDICATOR)["III"]}
+
+
+def test_filter_narrows_jobcenter(page, page_log, app_server, app_tables):
+    """?bezirk=III keeps only the JobCenter areas with a Stadtteil in Bezirk III in the heatmap."""
+    open_page(page, app_server, page_log, "/jobcenter?bezirk=III", "#jobcenter-heatmap .hm")
+    expected = jobcenter_areas_of(app_tables, "III")
+    assert expected == ["Mitte", "West"]
+    (heat,) = traces(page, "jobcenter-heatmap")
+    assert heat["y"] == expected
+
+
+def test_filter_narrows_zuteilung(page, page_log, app_server):
+    """?bezirk=III leaves one row in the allocation table."""
+    open_page(page, app_server, page_log, "/zuteilung?bezirk=III", "#zuteilung-table tbody tr")
+    assert table_column(page, "zuteilung-table") == ["Stadtbezirk III"]
+
+
+def test_filter_narrows_daten(page, page_log, app_server):
+    """?bezirk=III leaves one row in the Bezirke data table."""
+    open_page(page, app_server, page_log, "/daten?bezirk=III", "#daten-table td[data-dash-column='bezirk_id']")
+    expect(page.locator("#daten-choice-value")).to_have_text(VIEWS["bezirke"].title)
+    cells = page.locator("#daten-table td[data-dash-column='bezirk_id']").all_inner_texts()
+    assert [c.strip() for c in cells] == ["III"]
+
+
+def test_filter_narrows_bezirk_links(page, page_log, app_server):
+    """The profile of III with the selection I,III links only to the other chosen Bezirk."""
+    open_page(page, app_server, page_log, "/bezirk/III?bezirk=I,III", "#bezirk-others a")
+    expect(page.locator("#bezirk-title")).to_have_text("Stadtbezirk III")
+    links = page.locator("#bezirk-others a")
+    assert links.all_inner_texts() == ["I"]
+    assert links.first.get_attribute("href") == "/bezirk/I?bezirk=I,III"
+
+
+def test_filter_chosen_in_ui_persists_across_pages(page, page_log, app_server):
+    """A Bezirk chosen in the filter on the Karte narrows the Zuteilung table after following the nav link."""
+    open_map(page, app_server, page_log)
+    before = snapshot(page)
+    pick(page, "filter-bezirke", "III")
+    page.keyboard.press("Escape")
+    wait_for_change(page, before)
+    settle(page, page_log)
+    assert map_locations(page) == ["III"]
+    page.wait_for_function("() => new URLSearchParams(location.search).get('bezirk') === 'III'")
+    expect(page.locator("#nav-zuteilung")).to_have_attribute("href", "/zuteilung?bezirk=III")
+
+    page.click("#nav-zuteilung")
+    page.wait_for_url(f"{app_server.base_url}/zuteilung?bezirk=III")
+    wait_visible(page, page_log, "#zuteilung-table tbody tr")
+    settle(page, page_log)
+    assert table_column(page, "zuteilung-table") == ["Stadtbezirk III"]
+    assert filter_labels(page) == ["Stadtbezirk III"]
+
+
+# --- 7. unknown paths -----------------------------------------------------------------------------------------
+
+
+def expect_404(page, log, app_server, path: str):
+    """Open ``path``, expect the friendly 404 page; the browser's own 404 console line is accepted."""
+    url = app_server.base_url + path
+    log.allow_console("error", r"status of 404", re.escape(url))
+    response = page.goto(url)
+    assert response is not None and response.status == 404
+    expect(page.locator("h1")).to_have_text("Seite nicht gefunden")
+    return page.locator("main").inner_text()
+
+
+def test_unknown_bezirk_is_friendly_404(page, page_log, app_server):
+    """An unknown Bezirk answers 404 with a German page linking all nine Bezirke."""
+    text = expect_404(page, page_log, app_server, "/bezirk/XYZ")
+    assert "Einen Stadtbezirk „XYZ“ gibt es nicht." in text
+    links = page.locator(".bezirk-list a")
+    assert links.evaluate_all("as => as.map(a => a.getAttribute('href'))") == [f"/bezirk/{b}" for b in BEZIRK_IDS]
+    assert links.all_inner_texts() == [f"Stadtbezirk {b}" for b in BEZIRK_IDS]
+    page_log.assert_clean()
+
+
+def test_unknown_path_is_404(page, page_log, app_server):
+    """An unknown path answers 404 with the friendly page."""
+    text = expect_404(page, page_log, app_server, "/foo")
+    assert "Diese Seite gibt es im Dashboard nicht." in text
+    page_log.assert_clean()
+
+
+# --- 8. bad parameters ----------------------------------------------------------------------------------------
+
+
+def test_bad_parameters_fall_back_with_notice(page, page_log, app_server, app_tables):
+    """Unusable parameters show German notices and the default view, without errors."""
+    open_map(page, app_server, page_log, "?indicator=foo&bezirk=XYZ")
+    wait_visible(page, page_log, "#shell-notices .notice")
+    page_notice = page.locator("#karte-notices").inner_text()
+    shell_notice = page.locator("#shell-notices").inner_text()
+    assert "ungültig" in page_notice and "„foo“" in page_notice
+    assert "ungültig" in shell_notice and "„XYZ“" in shell_notice
+    expect(page.locator("#karte-indicator-value")).to_have_text(INDICATORS[DEFAULT_INDICATOR].label)
+    assert filter_labels(page) == []
+    assert continuous_values(page) == bezirk_values(app_tables, DEFAULT_INDICATOR)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('indicator') === 'origin12_pct'")
+    assert "XYZ" not in page.url
+    page_log.assert_clean()
+
+
+# --- 9. map click ---------------------------------------------------------------------------------------------
+
+
+def test_click_on_map_opens_profile(page, page_log, app_server):
+    """Clicking inside a Bezirk on the map opens that Bezirk's profile."""
+    open_map(page, app_server, page_log, "?scheme=continuous&level=bezirk")
+    point = page.evaluate(INSIDE_POINT_JS, [MAP, "V"])
+    assert point is not None, "no drawn map area for Bezirk V"
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_timeout(150)
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_url(f"{app_server.base_url}/bezirk/V")
+    expect(page.locator("#bezirk-title")).to_have_text("Stadtbezirk V")
+    settle(page, page_log)
