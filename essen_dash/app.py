@@ -204,5 +204,9 @@ def create_app(data: AppData | None = None) -> dash.Dash:
     app.layout = shell.layout
     page_paths = {p["path"] for p in dash.page_registry.values()}
     add_routes(app.server, page_paths)
+    # Dash registers callbacks and the page router lazily on the first request, and concurrent first requests
+    # race that setup ("Callback function not found"). Run it now, once, before any worker takes requests.
+    with app.server.test_request_context("/"):
+        app.server.preprocess_request()
 
     return app

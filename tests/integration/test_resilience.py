@@ -13,6 +13,8 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,10 +33,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """Start gunicorn on a copy of the data; yield (base URL, data folder, log path)."""
-    root = tmp_path_factory.mktemp("resilience")
+@contextmanager
+def running_server(root: Path, workers: int = 2):
+    """Run ``essen-dash serve`` on a copy of the data in ``root``; yield (base URL, data folder, log path)."""
     data = root / "data"
     shutil.copytree(paths.DEFAULT_DATA_DIR, data)
     log = root / "server.log"
@@ -42,7 +43,7 @@ def server(tmp_path_factory):
     env = {**os.environ, paths.DATA_DIR_ENV: str(data), paths.CACHE_DIR_ENV: str(root / "cache")}
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "essen_dash.cli", "serve", "--port", str(port),
-                                 "--workers", "2"], env=env, stdout=out, stderr=subprocess.STDOUT)
+                                 "--workers", str(workers)], env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -57,6 +58,12 @@ def server(tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with running_server(tmp_path_factory.mktemp("resilience")) as running:
+        yield running
 
 
 def assert_clean(response: requests.Response) -> None:
@@ -182,3 +189,17 @@ def test_security_headers_and_no_debug(server):
     assert requests.get(base + "/health", timeout=10).json()["status"] == "ok"
     compressed = requests.get(base + "/geo/stadtteil.geojson", headers={"Accept-Encoding": "gzip"}, timeout=10)
     assert compressed.headers.get("Content-Encoding") == "gzip"
+
+
+def test_first_requests_of_fresh_workers_find_every_callback(tmp_path):
+    """Many concurrent callbacks right after start: no worker may answer before its callbacks are set up."""
+    with running_server(tmp_path) as (base, _, log):
+        bodies = [{"output": "daten-table-area.children",
+                   "outputs": {"id": "daten-table-area", "property": "children"},
+                   "inputs": [{"id": "daten-choice", "property": "value", "value": "bezirke"},
+                              {"id": "filter-bezirke", "property": "value", "value": [b]}],
+                   "changedPropIds": ["daten-choice.value"], "state": []} for b in ["I", "II", "III", "IV"] * 15]
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            codes = list(pool.map(lambda b: requests.post(base + "/_dash-update-component", json=b,
+                                                          timeout=60).status_code, bodies))
+        assert codes == [200] * len(bodies), log.read_text()[-2000:]
