@@ -30,7 +30,7 @@ def ranking(frame: pd.DataFrame, indicator: Indicator, colours: list[str], *, se
     fig.update_layout(height=height, showlegend=False, bargap=0.25,
                       xaxis={"title": indicator.unit, "gridcolor": "#eef1f4", "zeroline": False,
                              "range": [0, float(shown["value"].max()) * 1.22] if len(shown) else None},
-                      yaxis={"automargin": True}, margin={"l": 10, "r": 30, "t": 60, "b": 40 if source else 10})
+                      yaxis={"automargin": True}, margin={"l": 10, "r": 30, "t": 60, "b": 76 if source else 50})
     return fig
 
 
