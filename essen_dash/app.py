@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 import logging
+import sys
 from pathlib import Path
 
 import dash
@@ -208,5 +209,11 @@ def create_app(data: AppData | None = None) -> dash.Dash:
     # race that setup ("Callback function not found"). Run it now, once, before any worker takes requests.
     with app.server.test_request_context("/"):
         app.server.preprocess_request()
+    # Views are memoized per data bundle; building the common ones now keeps the first users' requests fast
+    # (with gunicorn's preload this happens once, before the workers fork).
+    for page in dash.page_registry.values():
+        warm = getattr(sys.modules.get(page["module"]), "warm", None)
+        if warm is not None:
+            warm(data)
 
     return app

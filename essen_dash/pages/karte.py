@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
 
-from essen_dash.classify import SCHEMES
+from essen_dash.classify import DEFAULT_SCHEME, SCHEMES
 from essen_dash.components import GRAPH_CONFIG, card, download_links, notices, selection, stichtag_of, sync_query_js
 from essen_dash.data import AppData, current
 from essen_dash.figures.bars import ranking
@@ -51,6 +51,15 @@ def switch_outputs(data: AppData, indicator_key: str, scheme: str, level: str, s
                 ranking_links(indicator_key, scheme, selected, stichtag))
 
     return data.memo(("karte-switch", indicator_key, scheme, level, tuple(sorted(selected)), stichtag), compute)
+
+
+def warm(data: AppData) -> None:
+    """Build the views people open first (every indicator, default scheme, both levels) before serving."""
+    if data.boundaries is None:
+        return
+    for key in INDICATORS:
+        for level in LEVELS:
+            switch_outputs(data, key, DEFAULT_SCHEME, level, set(), data.latest)
 
 
 def metadata(data: AppData, indicator_key: str, scheme: str, level: str, stichtag, frame) -> list:
