@@ -7,7 +7,6 @@ from datetime import date
 from dash import html
 
 from essen_dash.data import AppData
-from essen_dash.format import de_date
 from essen_dash.tables.schema import BEZIRK_IDS
 
 
@@ -37,10 +36,6 @@ def card(title: str, *children, class_name: str = "") -> html.Section:
 
 def notices(texts) -> list[html.Div]:
     return [html.Div(t, className="notice notice-warning", role="status") for t in texts]
-
-
-def stand(day: date) -> str:
-    return f"Stand {de_date(day)}"
 
 
 def download_links(page: str, chart: str, **params) -> html.Div:
