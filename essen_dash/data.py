@@ -34,11 +34,14 @@ class AppData:
 
     def memo(self, key: tuple, build):
         """Return ``build()`` once per key for this data bundle (views repeat across users)."""
-        if key not in self._memo:
+        value = self._memo.get(key)
+        if value is None:
+            value = build()
             if len(self._memo) >= MEMO_SIZE:
                 self._memo.clear()
-            self._memo[key] = build()
-        return self._memo[key]
+            # return the built value itself: another thread may clear the dict right after this store
+            self._memo[key] = value
+        return value
 
     @property
     def stichtage(self) -> list[date]:
