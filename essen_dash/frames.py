@@ -193,3 +193,12 @@ def jobcenter_map_inputs(areas, stadtteile, crosswalk: pd.DataFrame, keep: list[
     return {"core": core, "others": {"type": "FeatureCollection", "features": others},
             "hatch": hatch_lines(shared_geoms), "outline": (outline_lon, outline_lat), "labels": labels,
             "areas": areas}
+
+
+def jobcenter_map_view(tables: Tables, areas, stadtteile, jc_stichtag: date, group: str,
+                       bezirke: set[str]) -> tuple[pd.DataFrame, dict]:
+    """Return the area frame and the map inputs of the JobCenter map, limited to areas touching ``bezirke``."""
+    cw = tables["jobcenter_crosswalk"]
+    parts = jobcenter_map_inputs(areas, stadtteile, cw[cw["stichtag"] == jc_stichtag],
+                                 overlapping_areas(tables, jc_stichtag, bezirke) if bezirke else None)
+    return jobcenter_area_frame(tables, parts["areas"], jc_stichtag, group), parts

@@ -22,8 +22,9 @@ from essen_dash.figures.bars import allocation_bars, allocation_scatter, profile
 from essen_dash.figures.choropleth import choropleth, classes_for
 from essen_dash.figures.common import FONT, INK, MUTED
 from essen_dash.format import de_date
-from essen_dash.frames import (LEVELS, UNASSIGNED, allocation_frame, bezirk_frame, jobcenter_area_frame, jobcenter_map_inputs,
-                               jobcenter_matrix, jobcenter_stichtag, overlapping_areas, profile_frame, view_frame)
+from essen_dash.frames import (LEVELS, UNASSIGNED, allocation_frame, bezirk_frame, jobcenter_area_frame,
+                               jobcenter_map_view, jobcenter_matrix, jobcenter_stichtag, overlapping_areas,
+                               profile_frame, view_frame)
 from essen_dash.indicators import DEFAULT_INDICATOR, INDICATORS
 from essen_dash.tables.schema import BEZIRK_IDS
 
@@ -174,10 +175,8 @@ def jobcenter_heatmap(data: AppData, p: ExportParams) -> go.Figure:
 def jobcenter_map(data: AppData, p: ExportParams) -> go.Figure:
     need_geometry(data)
     jc_day, _ = _jc(data, p)
-    cw = data.tables["jobcenter_crosswalk"]
-    parts = jobcenter_map_inputs(data.jobcenter_geo[jc_day], data.boundaries.stadtteile, cw[cw["stichtag"] == jc_day],
-                                 overlapping_areas(data.tables, jc_day, p.selected) if p.bezirke else None)
-    frame = jobcenter_area_frame(data.tables, parts["areas"], jc_day, p.gruppe)
+    frame, parts = jobcenter_map_view(data.tables, data.jobcenter_geo[jc_day], data.boundaries.stadtteile, jc_day,
+                                      p.gruppe, p.selected)
     fig = jcfig.area_map(frame, parts["core"], parts["others"], parts["hatch"], parts["outline"], parts["labels"],
                          title="", source="")
     matrix = jobcenter_matrix(data.tables, jc_day)

@@ -9,8 +9,8 @@ from essen_dash.components import GRAPH_CONFIG, card, download_links, notices, s
 from essen_dash.data import AppData, current
 from essen_dash.figures import jobcenter as jcfig
 from essen_dash.format import de_date
-from essen_dash.frames import (UNASSIGNED, jobcenter_area_frame, jobcenter_map_inputs, jobcenter_matrix, jobcenter_stichtag,
-                               overlapping_areas)
+from essen_dash.frames import (UNASSIGNED, jobcenter_area_frame, jobcenter_map_view, jobcenter_matrix,
+                               jobcenter_stichtag, overlapping_areas)
 
 dash.register_page(__name__, path="/jobcenter", name="JobCenter", title="JobCenter – Sozialdaten Essen", order=2)
 
@@ -31,17 +31,15 @@ def views(data: AppData, jc_day, group: str, bezirke: set[str]):
     rows = [a for a in matrix.index if a in keep or (not bezirke and a == UNASSIGNED)]
     areas = data.jobcenter_geo.get(jc_day)
     source = data.source_line(data.latest_for_jobcenter(jc_day), "jobcenter")
-    return matrix, rows, areas, keep, source
+    return matrix, rows, areas, source
 
 
 def map_figure(data: AppData, jc_day, group: str, bezirke: set[str], source: str):
-    areas = data.jobcenter_geo[jc_day]
-    cw = data.tables["jobcenter_crosswalk"]
-    parts = jobcenter_map_inputs(areas, data.boundaries.stadtteile, cw[cw["stichtag"] == jc_day],
-                                 overlapping_areas(data.tables, jc_day, bezirke) if bezirke else None)
-    frame = jobcenter_area_frame(data.tables, parts["areas"], jc_day, group)
+    frame, parts = jobcenter_map_view(data.tables, data.jobcenter_geo[jc_day], data.boundaries.stadtteile, jc_day,
+                                      group, bezirke)
     return jcfig.area_map(frame, parts["core"], parts["others"], parts["hatch"], parts["outline"], parts["labels"],
-                          title=f"Leistungsbeziehende aus {group}: Anteil je JobCenter-Bereich", source=source), parts
+                          title=f"Leistungsbeziehende aus {group}: Anteil je JobCenter-Bereich",
+                          source=source), frame
 
 
 def layout(**params):
@@ -103,7 +101,7 @@ def update(group, bezirke, stichtag_value):
     day = stichtag_of(stichtag_value, data)
     jc_day = jobcenter_stichtag(data.tables, day)
     selected = selection(bezirke)
-    matrix, rows, areas, keep, source = views(data, jc_day, group, selected)
+    matrix, rows, areas, source = views(data, jc_day, group, selected)
     if group not in matrix.columns:
         return (no_update,) * 7
     shown = matrix.loc[rows]
@@ -116,9 +114,8 @@ def update(group, bezirke, stichtag_value):
         map_area = html.Div("Karte nicht verfügbar: keine Grenzdateien gefunden.", className="notice notice-error")
         frame = jobcenter_area_frame(data.tables, None, jc_day, group)
     else:
-        fig, parts = map_figure(data, jc_day, group, selected, source)
+        fig, frame = map_figure(data, jc_day, group, selected, source)
         map_area = dcc.Graph(id=f"{PAGE}-map", figure=fig, config=GRAPH_CONFIG)
-        frame = jobcenter_area_frame(data.tables, parts["areas"], jc_day, group)
     unassigned = float(matrix.loc[UNASSIGNED, group]) if UNASSIGNED in matrix.index else 0.0
     bars = jcfig.area_bars(frame, unassigned, group, title=f"{group}: Anteil je Bereich", source=chart_source)
     links = [download_links(PAGE, chart, gruppe=group, bezirk=selected, stichtag=day.isoformat())
