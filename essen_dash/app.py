@@ -69,29 +69,6 @@ def attachment(body: bytes, media_type: str, name: str) -> flask.Response:
     return response
 
 
-def pack_request(args, data: AppData):
-    """Return validated (Bezirke, Stichtag, format) of a pack request, or raise ValueError (German)."""
-    from datetime import date
-
-    from essen_dash.export.pack import PACK_FORMATS
-
-    bezirke = [b for b in (args.get("bezirk") or "").split(",") if b]
-    if not bezirke or any(b not in BEZIRK_IDS for b in bezirke):
-        raise ValueError(f"Bezirk angeben, einen oder mehrere von {', '.join(BEZIRK_IDS)} (z. B. bezirk=III)")
-    fmt = args.get("format") or "pdf"
-    if fmt not in PACK_FORMATS:
-        raise ValueError(f"Unbekanntes Format „{fmt[:20]}“; erlaubt: {', '.join(PACK_FORMATS)}")
-    day = data.latest
-    if args.get("stichtag"):
-        try:
-            day = date.fromisoformat(args["stichtag"])
-        except ValueError:
-            raise ValueError("Stichtag als JJJJ-MM-TT angeben") from None
-        if day not in data.stichtage:
-            raise ValueError(f"Stichtag nicht vorhanden; vorhanden: {', '.join(d.isoformat() for d in data.stichtage)}")
-    return sorted(set(bezirke), key=BEZIRK_IDS.index), day, fmt
-
-
 def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
     @server.before_request
     def follow_data_changes():
@@ -125,14 +102,15 @@ def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
     @server.route("/download/pack")
     def download_pack():
         data = current()
-        from essen_dash.export.pack import PACK_FORMATS
+        from essen_dash.export.charts import ExportError
+        from essen_dash.export.pack import PACK_FORMATS, parse_pack_request
         from essen_dash.export.render import ExportUnavailable
 
         try:
-            bezirke, day, fmt = pack_request(flask.request.args, data)
+            bezirke, day, fmt = parse_pack_request(flask.request.args, data)
             media_type, build = PACK_FORMATS[fmt]
             body = build(data, bezirke, day)
-        except ValueError as exc:
+        except ExportError as exc:
             return flask.Response(str(exc), status=400, mimetype="text/plain")
         except ExportUnavailable as exc:
             return flask.Response(str(exc), status=503, mimetype="text/plain")

@@ -107,13 +107,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_export_pack(args: argparse.Namespace) -> int:
-    from essen_dash.app import pack_request
     from essen_dash.data import load_app_data
-    from essen_dash.export.pack import PACK_FORMATS
+    from essen_dash.export.pack import PACK_FORMATS, parse_pack_request
 
     data = load_app_data()
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower() or "pdf"
-    bezirke, day, fmt = pack_request({"bezirk": args.bezirk, "format": fmt, "stichtag": args.stichtag or ""}, data)
+    bezirke, day, fmt = parse_pack_request({"bezirk": args.bezirk, "format": fmt, "stichtag": args.stichtag or ""}, data)
     return write_rendered(args.out, lambda: PACK_FORMATS[fmt][1](data, bezirke, day))
 
 

@@ -55,31 +55,42 @@ class ExportParams:
         return set(self.bezirke)
 
 
-def _one_of(name: str, value: str, allowed) -> str:
+def one_of(name: str, value: str, allowed) -> str:
     if value not in allowed:
         raise ExportError(f"Unbekannter Wert für „{name}“: „{str(value)[:MAX_VALUE]}“. "
                           f"Erlaubt: {', '.join(str(a) for a in allowed)}")
     return value
 
 
+def parse_bezirke(raw: str | None) -> tuple[str, ...]:
+    """Return the Bezirke of a comma-separated parameter, in official order; raise on an unknown one."""
+    bezirke = [b for b in (raw or "").split(",") if b]
+    for b in bezirke:
+        one_of("bezirk", b, BEZIRK_IDS)
+    return tuple(sorted(set(bezirke), key=BEZIRK_IDS.index))
+
+
+def parse_stichtag(raw: str | None, data: AppData) -> date:
+    """Return the Stichtag of a parameter (default: the latest); raise on a malformed or absent one."""
+    if not raw:
+        return data.latest
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise ExportError(f"Ungültiger Stichtag „{raw[:MAX_VALUE]}“ (erwartet JJJJ-MM-TT)") from None
+    return one_of("stichtag", day, data.stichtage)
+
+
 def parse_params(raw: Mapping[str, str], data: AppData) -> ExportParams:
     """Return validated export parameters or raise :class:`ExportError`."""
-    page = _one_of("page", raw.get("page", ""), sorted({p for p, _ in CHARTS}))
-    chart = _one_of("chart", raw.get("chart") or DEFAULT_CHART[page], [c for p, c in CHARTS if p == page])
-    fmt = _one_of("format", raw.get("format", "png"), list(FORMATS))
-    indicator = _one_of("indicator", raw.get("indicator") or DEFAULT_INDICATOR, list(INDICATORS))
-    scheme = _one_of("scheme", raw.get("scheme") or "continuous", list(SCHEMES))
-    level = _one_of("level", raw.get("level") or "bezirk", list(LEVELS))
-    bezirke = tuple(b for b in (raw.get("bezirk") or "").split(",") if b)
-    for b in bezirke:
-        _one_of("bezirk", b, BEZIRK_IDS)
-    day = data.latest
-    if raw.get("stichtag"):
-        try:
-            day = date.fromisoformat(raw["stichtag"])
-        except ValueError:
-            raise ExportError(f"Ungültiger Stichtag „{raw['stichtag'][:MAX_VALUE]}“ (erwartet JJJJ-MM-TT)") from None
-        _one_of("stichtag", day, data.stichtage)
+    page = one_of("page", raw.get("page", ""), sorted({p for p, _ in CHARTS}))
+    chart = one_of("chart", raw.get("chart") or DEFAULT_CHART[page], [c for p, c in CHARTS if p == page])
+    fmt = one_of("format", raw.get("format", "png"), list(FORMATS))
+    indicator = one_of("indicator", raw.get("indicator") or DEFAULT_INDICATOR, list(INDICATORS))
+    scheme = one_of("scheme", raw.get("scheme") or "continuous", list(SCHEMES))
+    level = one_of("level", raw.get("level") or "bezirk", list(LEVELS))
+    bezirke = parse_bezirke(raw.get("bezirk"))
+    day = parse_stichtag(raw.get("stichtag"), data)
     profile_id = None
     if page == "bezirk":
         if len(bezirke) != 1:
@@ -88,9 +99,8 @@ def parse_params(raw: Mapping[str, str], data: AppData) -> ExportParams:
     gruppe = raw.get("gruppe") or None
     if page == "jobcenter":
         groups = list(jobcenter_matrix(data.tables, jobcenter_stichtag(data.tables, day)).columns)
-        gruppe = _one_of("gruppe", gruppe or groups[0], groups)
-    return ExportParams(page, chart, fmt, indicator, scheme, level, tuple(sorted(set(bezirke), key=BEZIRK_IDS.index)),
-                        day, gruppe, profile_id)
+        gruppe = one_of("gruppe", gruppe or groups[0], groups)
+    return ExportParams(page, chart, fmt, indicator, scheme, level, bezirke, day, gruppe, profile_id)
 
 
 # --- helpers ----------------------------------------------------------------------------

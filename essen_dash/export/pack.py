@@ -10,7 +10,8 @@ import plotly.graph_objects as go
 from pypdf import PdfReader, PdfWriter
 
 from essen_dash.data import AppData
-from essen_dash.export.charts import ExportParams, karte_map, set_heading
+from essen_dash.export.charts import (ExportError, ExportParams, one_of, karte_map, parse_bezirke, parse_stichtag,
+                                      set_heading)
 from essen_dash.export.render import FORMATS, RENDERER, Renderer
 from essen_dash.figures import jobcenter as jcfig
 from essen_dash.figures.bars import profile
@@ -18,6 +19,7 @@ from essen_dash.figures.common import ACCENT, FONT, INK
 from essen_dash.format import de_date, de_number
 from essen_dash.frames import jobcenter_matrix, jobcenter_stichtag, overlapping_areas, profile_frame
 from essen_dash.indicators import INDICATORS
+from essen_dash.tables.schema import BEZIRK_IDS
 
 SECTIONS = ("Bezirksprofil", "Indikatorkarten", "Stadtteile", "JobCenter", "Datentabelle", "Quellen")
 
@@ -118,3 +120,12 @@ def pack_zip(data: AppData, bezirk_ids: list[str], day: date, renderer: Renderer
 
 
 PACK_FORMATS = {"pdf": ("application/pdf", pack_pdf), "zip": ("application/zip", pack_zip)}
+
+
+def parse_pack_request(raw, data: AppData) -> tuple[list[str], date, str]:
+    """Return validated (Bezirke, Stichtag, format) of a pack request, or raise :class:`ExportError`."""
+    bezirke = parse_bezirke(raw.get("bezirk"))
+    if not bezirke:
+        raise ExportError(f"Bezirk angeben, einen oder mehrere von {', '.join(BEZIRK_IDS)} (z. B. bezirk=III)")
+    fmt = one_of("format", raw.get("format") or "pdf", list(PACK_FORMATS))
+    return list(bezirke), parse_stichtag(raw.get("stichtag"), data), fmt
