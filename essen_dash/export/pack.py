@@ -6,18 +6,20 @@ import io
 import zipfile
 from datetime import date
 
+import pandas as pd
 import plotly.graph_objects as go
 from pypdf import PdfReader, PdfWriter
 
 from essen_dash.data import AppData
-from essen_dash.export.charts import (ExportError, ExportParams, one_of, karte_map, parse_bezirke, parse_stichtag,
+from essen_dash.export.charts import (ExportError, ExportParams, karte_map, one_of, parse_bezirke, parse_stichtag,
                                       set_heading)
 from essen_dash.export.render import FORMATS, RENDERER, Renderer
 from essen_dash.figures import jobcenter as jcfig
 from essen_dash.figures.bars import profile
+from essen_dash.figures.choropleth import NO_VALUE_LABEL
 from essen_dash.figures.common import ACCENT, FONT, INK
 from essen_dash.format import de_date, de_number
-from essen_dash.frames import jobcenter_matrix, jobcenter_stichtag, overlapping_areas, profile_frame
+from essen_dash.frames import jobcenter_matrix, jobcenter_stichtag, overlapping_areas, profile_frame, stadtteil_frame
 from essen_dash.indicators import INDICATORS
 from essen_dash.tables.schema import BEZIRK_IDS
 
@@ -52,14 +54,12 @@ def pages(data: AppData, bezirk_ids: list[str], day: date) -> list[tuple[str, go
         for key in INDICATORS:
             p = ExportParams("karte", "map", "pdf", indicator=key, stichtag=day)
             out.append(("Indikatorkarten", karte_map(data, p, highlight=bezirk_ids)))
-    reg = data.tables["stadtteile_register"]
-    hs = data.tables["stadtteile_hotspots"]
-    hs = hs[hs["stichtag"] == day].set_index("stadtteil_nr")["origin12_pct"]
-    st = reg[reg["bezirk_id"].isin(bezirk_ids)]
+    st = stadtteil_frame(data.tables, INDICATORS["origin12_pct"], day)
+    st = st[st["bezirk_id"].isin(bezirk_ids)]
     out.append(("Stadtteile", table_figure(
         ["Stadtteil", "Nr.", "Stadtbezirk", "Anteil 12 Herkunftsländer"],
-        [st["stadtteil_name"].tolist(), st["stadtteil_nr"].tolist(), st["bezirk_id"].tolist(),
-         [de_number(hs[n], 1, "%") if n in hs.index else "kein Wert veröffentlicht" for n in st["stadtteil_nr"]]],
+        [st["name"].tolist(), st["key"].tolist(), st["bezirk_id"].tolist(),
+         [de_number(v, 1, "%") if pd.notna(v) else NO_VALUE_LABEL for v in st["value"]]],
         title=f"Stadtteile von Stadtbezirk {label} und veröffentlichte Werte",
         subtitle=f"{stand} · Werte nur für die in der Quelle besonders betroffenen Stadtteile", source=source)))
     jc_day = jobcenter_stichtag(data.tables, day)

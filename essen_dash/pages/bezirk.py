@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dash
+import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from essen_dash.components import GRAPH_CONFIG, card, download_links, pack_links, selection, stichtag_of
 from essen_dash.data import AppData, current
 from essen_dash.figures.bars import profile
-from essen_dash.figures.choropleth import locator
+from essen_dash.figures.choropleth import NO_VALUE_LABEL, locator
 from essen_dash.format import de_date, de_number
-from essen_dash.frames import jobcenter_matrix, jobcenter_stichtag, overlapping_areas, profile_frame
+from essen_dash.frames import jobcenter_matrix, jobcenter_stichtag, overlapping_areas, profile_frame, stadtteil_frame
+from essen_dash.indicators import INDICATORS
 from essen_dash.state import query
 from essen_dash.tables.schema import BEZIRK_IDS
 
@@ -29,19 +31,16 @@ def not_found(bezirk_id: str) -> html.Div:
 
 
 def stadtteile_table(data: AppData, bezirk_id: str, stichtag, jc_day) -> html.Table:
-    reg = data.tables["stadtteile_register"]
-    hs = data.tables["stadtteile_hotspots"]
-    hs = hs[hs["stichtag"] == stichtag].set_index("stadtteil_nr")["origin12_pct"]
+    frame = stadtteil_frame(data.tables, INDICATORS["origin12_pct"], stichtag)
     cw = data.tables["jobcenter_crosswalk"]
     cw = cw[cw["stichtag"] == jc_day]
     body = []
-    for st in reg[reg["bezirk_id"] == bezirk_id].itertuples():
-        value = hs.get(st.stadtteil_nr)
-        areas = cw[cw["stadtteil_nr"] == st.stadtteil_nr]
+    for st in frame[frame["bezirk_id"] == bezirk_id].itertuples():
+        areas = cw[cw["stadtteil_nr"] == int(st.key)]
         area_text = ", ".join(f"{a.jc_area}{' (teilweise)' if a.is_partial else ''}" for a in areas.itertuples())
         body.append(html.Tr([
-            html.Td(st.stadtteil_nr, className="num"), html.Td(st.stadtteil_name),
-            html.Td(de_number(value, 1, "%") if value is not None else "kein Wert veröffentlicht", className="num"),
+            html.Td(st.key, className="num"), html.Td(st.name),
+            html.Td(de_number(st.value, 1, "%") if pd.notna(st.value) else NO_VALUE_LABEL, className="num"),
             html.Td(area_text or "keinem Bereich zugeordnet")]))
     return html.Table([html.Thead(html.Tr([html.Th("Nr.", className="num"), html.Th("Stadtteil"),
                                            html.Th("12 Herkunftsländer", className="num"),
