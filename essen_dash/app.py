@@ -12,7 +12,9 @@ import flask
 
 from werkzeug.exceptions import HTTPException
 
+from essen_dash import paths
 from essen_dash.data import AppData, current, install, load_app_data, reload_if_changed
+from essen_dash.paths import Settings
 from essen_dash.tables.schema import BEZIRK_IDS
 
 HERE = Path(__file__).parent
@@ -87,17 +89,17 @@ def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
     @server.route("/download/chart")
     def download_chart():
         data = current()
-        from essen_dash.export.charts import ExportError, build_chart, filename, parse_params
-        from essen_dash.export.render import FORMATS, RENDERER, ExportUnavailable
+        from essen_dash.export.charts import ExportError, parse_request
+        from essen_dash.export.render import RENDERER, ExportUnavailable
 
         try:
-            params = parse_params(flask.request.args, data)
-            body = RENDERER.render(build_chart(data, params), FORMATS[params.format])
+            request = parse_request(flask.request.args, data)
+            body = RENDERER.render(request.figure(data), request.format)
         except ExportError as exc:
             return flask.Response(str(exc), status=400, mimetype="text/plain")
         except ExportUnavailable as exc:
             return flask.Response(str(exc), status=503, mimetype="text/plain")
-        return attachment(body, FORMATS[params.format].media_type, filename(params))
+        return attachment(body, request.format.media_type, request.filename)
 
     @server.route("/download/pack")
     def download_pack():
@@ -165,10 +167,11 @@ def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
         return response
 
 
-def create_app(data: AppData | None = None) -> dash.Dash:
-    """Return the dashboard on ``data`` (default: the configured folders, loaded now)."""
-    data = data or load_app_data()
-    install(data)
+def create_app(settings: Settings | None = None, data: AppData | None = None) -> dash.Dash:
+    """Return the dashboard on ``data`` (default: loaded now from ``settings``, default: the environment's)."""
+    settings = settings or paths.settings()
+    data = data or load_app_data(settings)
+    install(data, settings)
     server = flask.Flask(__name__)
     # set before Dash enables compression: flask-compress reads its settings once
     server.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, COMPRESS_MIMETYPES=COMPRESSED_TYPES,

@@ -46,7 +46,8 @@ class Scheme:
     description: str
 
 
-def _continuous(values: np.ndarray, city: float, fmt, *, diverging: bool = False) -> Classes:
+def _continuous(values: np.ndarray, city: float | None, fmt, *, diverging: bool = False) -> Classes:
+    diverging = diverging and city is not None  # without a city value there is nothing to deviate from
     valid = values[~np.isnan(values)]
     lo, hi = (float(valid.min()), float(valid.max())) if len(valid) else (0.0, 1.0)
     if diverging:

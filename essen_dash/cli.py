@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -11,20 +10,23 @@ import pandas as pd
 
 from essen_dash import paths
 from essen_dash.format import de_number
-from essen_dash.tables.catalog import VIEWS, iso_dates
+from essen_dash.paths import Settings
 
 # --- commands ----------------------------------------------------------------------
 
-def cmd_import_vorlage(args: argparse.Namespace) -> int:
+def cmd_import_vorlage(args: argparse.Namespace, settings: Settings) -> int:
     from essen_dash.sources.vorlage import read_vorlage
     from essen_dash.tables.load import load_tables
+    from essen_dash.tables.schema import REFERENCE_TABLES
     from essen_dash.tables.store import write_tables
 
-    register = load_tables(paths.data_dir())["stadtteile_register"] if args.register is None else \
-        pd.read_csv(args.register, encoding="utf-8")
-    tables = read_vorlage(args.path, register)
+    current = load_tables(settings.data_dir)
+    kept = {name: current[name] for name in REFERENCE_TABLES}
+    if args.register is not None:
+        kept["stadtteile_register"] = pd.read_csv(args.register, encoding="utf-8")
+    tables = read_vorlage(args.path, kept["stadtteile_register"])
     out = Path(args.out)
-    written = write_tables({**tables, "stadtteile_register": register}, out)
+    written = write_tables({**tables, **kept}, out)
     doc = tables["documents"].iloc[0]
     print(f"Vorlage {doc['document_id']} gelesen: Bezirksdaten Stand {doc['bezirke_stichtag']:%d.%m.%Y}, "
           f"JobCenter-Daten Stand {doc['jobcenter_stichtag']:%d.%m.%Y}")
@@ -33,11 +35,11 @@ def cmd_import_vorlage(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     from essen_dash.tables.load import check_folder, Tables
     from essen_dash.tables.quality import findings
 
-    folder = Path(args.dir) if args.dir else paths.data_dir()
+    folder = Path(args.dir) if args.dir else settings.data_dir
     frames, problems = check_folder(folder)
     if problems:
         print(f"FEHLER: {len(problems)} Problem(e) in {folder}", file=sys.stderr)
@@ -56,10 +58,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    from essen_dash.tables.load import load_tables
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from essen_dash.data import load_app_data
+    from essen_dash.datasets import DATASETS, iso_dates
 
-    df = iso_dates(VIEWS[args.table].get(load_tables()))
+    df = iso_dates(DATASETS[args.table].get(load_app_data(settings)))
     if args.format == "json":
         print(df.to_json(orient="records", force_ascii=False, indent=1))
     else:
@@ -67,12 +70,18 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_geometry(args: argparse.Namespace) -> int:
-    from essen_dash.geo.boundaries import load_boundaries
+def cmd_geometry(args: argparse.Namespace, settings: Settings) -> int:
+    from essen_dash.geo.boundaries import build_prepared, find_raw_dir, load_boundaries
     from essen_dash.tables.load import load_tables
 
-    b = load_boundaries(load_tables()["stadtteile_register"], use_cache=not args.no_cache)
-    print(f"Grenzdateien aus {b.source_dir}")
+    register = load_tables(settings.data_dir)["stadtteile_register"]
+    if args.build:
+        raw = find_raw_dir(settings)
+        b = build_prepared(raw, paths.PROJECT_GEO_DIR, register)
+        print(f"Vorbereitete Grenzen aus {raw} nach {paths.PROJECT_GEO_DIR} geschrieben")
+    else:
+        b = load_boundaries(register, settings, use_cache=not args.no_cache)
+        print(f"Grenzdateien aus {b.source_dir}")
     for r in b.reports:
         print(f"  {r.level}: {r.features} Flächen; Stützpunkte {r.vertices_before} → {r.vertices_after}; "
               f"GeoJSON {de_number(r.bytes_before / 1024, 0)} KB → {de_number(r.bytes_after / 1024, 0)} KB")
@@ -94,39 +103,39 @@ def write_rendered(out: str, render) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from essen_dash.data import load_app_data
-    from essen_dash.export.charts import build_chart, parse_params
-    from essen_dash.export.render import FORMATS, RENDERER
+    from essen_dash.export.charts import parse_request
+    from essen_dash.export.render import RENDERER
+    from essen_dash.params import PARAMS
 
-    data = load_app_data()
-    raw = {k: v for k, v in vars(args).items() if k in ("page", "chart", "indicator", "scheme", "level", "bezirk",
-                                                          "stichtag", "gruppe", "format") and v}
-    params = parse_params(raw, data)
-    return write_rendered(args.out, lambda: RENDERER.render(build_chart(data, params), FORMATS[params.format]))
+    data = load_app_data(settings)
+    raw = {k: v for k, v in vars(args).items() if k in ("page", "chart", "format", *PARAMS) and v}
+    request = parse_request(raw, data)
+    return write_rendered(args.out, lambda: RENDERER.render(request.figure(data), request.format))
 
 
-def cmd_export_pack(args: argparse.Namespace) -> int:
+def cmd_export_pack(args: argparse.Namespace, settings: Settings) -> int:
     from essen_dash.data import load_app_data
     from essen_dash.export.pack import PACK_FORMATS, parse_pack_request
 
-    data = load_app_data()
+    data = load_app_data(settings)
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower() or "pdf"
     bezirke, day, fmt = parse_pack_request({"bezirk": args.bezirk, "format": fmt, "stichtag": args.stichtag or ""}, data)
     return write_rendered(args.out, lambda: PACK_FORMATS[fmt][1](data, bezirke, day))
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from essen_dash.serve import serve
 
-    serve(args.host, args.port, args.workers)
+    serve(settings, args.host, args.port, args.workers)
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from essen_dash.app import create_app
 
-    app = create_app()
+    app = create_app(settings)
     app.run(host=args.host, port=args.port, debug=args.debug)
     return 0
 
@@ -134,9 +143,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 # --- parser ------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
+    from essen_dash.datasets import DATASETS
+
     def folder_options(parser: argparse.ArgumentParser, default) -> argparse.ArgumentParser:
         parser.add_argument("--data-dir", default=default,
-                            help=f"Datenordner (sonst ${paths.DATA_DIR_ENV} oder data/)")
+                            help=f"Datenordner (sonst ${paths.DATA_DIR_ENV} oder die mitgelieferten Daten)")
         parser.add_argument("--geo-dir", default=default,
                             help=f"Ordner der Grenzdateien (sonst ${paths.GEO_DIR_ENV}, geo/, ../shared/geo)")
         return parser
@@ -170,14 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("show", parents=[common], help="Eine Tabelle ausgeben")
-    p.add_argument("table", choices=list(VIEWS))
+    p.add_argument("table", choices=list(DATASETS))
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("export", parents=[common], help="Diagramm oder Karte als PNG, SVG oder PDF exportieren")
     p.add_argument("--page", required=True, help="karte, jobcenter, zuteilung oder bezirk")
-    p.add_argument("--chart", help="map, ranking, heatmap, bars, scatter, profile (Standard: das Hauptdiagramm)")
-    p.add_argument("--indicator")
+    p.add_argument("--chart", help="map, ranking, heatmap, bars, scatter, table, profile, kennzahlen, stadtteile "
+                                   "(Standard: das Hauptdiagramm der Seite)")
+    p.add_argument("--indicator", help="Schlüssel einer Kennzahl (essen-dash show kennzahlen)")
     p.add_argument("--scheme")
     p.add_argument("--level", choices=("bezirk", "stadtteil"))
     p.add_argument("--bezirk", help="Auswahl, z. B. I,III (beim Profil: der Bezirk)")
@@ -196,24 +208,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("geometry", parents=[common], help="Grenzen vorbereiten und Bericht ausgeben")
     p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--build", action="store_true",
+                   help="aus den Rohdateien die vorbereiteten Grenzen in geo/ des Projekts schreiben")
     p.set_defaults(func=cmd_geometry)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from essen_dash.export.charts import ExportError
     from essen_dash.export.render import ExportUnavailable
     from essen_dash.geo.boundaries import GeometryJoinError, GeometryNotFound
     from essen_dash.sources.vorlage import VorlageParseError
     from essen_dash.tables.load import DataError
 
     args = build_parser().parse_args(argv)
-    if args.data_dir:
-        os.environ[paths.DATA_DIR_ENV] = args.data_dir
-    if args.geo_dir:
-        os.environ[paths.GEO_DIR_ENV] = args.geo_dir
+    settings = paths.settings(getattr(args, "data_dir", None), getattr(args, "geo_dir", None))
     try:
-        return args.func(args)
-    except (DataError, VorlageParseError, GeometryNotFound, GeometryJoinError, OSError, ValueError,
+        return args.func(args, settings)
+    except (DataError, VorlageParseError, GeometryNotFound, GeometryJoinError, OSError, ValueError, ExportError,
             ExportUnavailable) as exc:
         print(f"FEHLER: {exc}", file=sys.stderr)
         return 1

@@ -1,33 +1,19 @@
-"""Small pieces every page uses: parsing the shared filter, cards, notices, URL syncing."""
+"""Small pieces every page uses: cards, notices, download links, URL syncing."""
 
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from dash import html
 
-from essen_dash.data import AppData
-from essen_dash.tables.schema import BEZIRK_IDS
+from essen_dash.params import Params, as_query
+from essen_dash.views import View
 
 
 #: plotly config for every graph: German locale-free buttons, no logo, base-map data from our own assets.
 GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": False, "topojsonURL": "/assets/topojson/",
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
-
-
-def stichtag_of(value: str | None, data: AppData) -> date:
-    """Return the Stichtag the shared selector holds, or the latest one."""
-    try:
-        day = date.fromisoformat(value) if value else data.latest
-    except (TypeError, ValueError):
-        return data.latest
-    return day if day in data.stichtage else data.latest
-
-
-def selection(value) -> set[str]:
-    """Return the valid Bezirk ids in a filter value (a list, or a comma-separated URL parameter)."""
-    items = value.split(",") if isinstance(value, str) else (value or [])
-    return {b.strip().upper() for b in items if isinstance(b, str) and b.strip().upper() in BEZIRK_IDS}
 
 
 def card(title: str, *children, class_name: str = "") -> html.Section:
@@ -38,17 +24,14 @@ def notices(texts) -> list[html.Div]:
     return [html.Div(t, className="notice notice-warning", role="status") for t in texts]
 
 
-def download_links(page: str, chart: str, **params) -> html.Div:
-    """Return PNG/SVG/PDF links that export this chart as it is shown (same output as the CLI)."""
-    from urllib.parse import urlencode
-
+def download_links(view: View, p: Params) -> html.Div:
+    """Return PNG/SVG/PDF links that export this view as it is shown (the same file as the CLI writes)."""
     from essen_dash.export.render import FORMATS
 
-    clean = {k: (",".join(sorted(v)) if isinstance(v, (set, list, tuple)) else str(v))
-             for k, v in params.items() if v}
-    links = [html.A(fmt.key.upper(), title=fmt.label, className="btn btn-small", id=f"{page}-dl-{chart}-{fmt.key}",
-                    href="/download/chart?" + urlencode({"page": page, "chart": chart, "format": fmt.key, **clean},
-                                                        safe=","))
+    values = {"page": view.page, "chart": view.chart, **as_query(p, (*view.params, "stichtag"))}
+    links = [html.A(fmt.key.upper(), title=f"{view.label} als {fmt.label}", className="btn btn-small",
+                    id=f"{view.page}-dl-{view.chart}-{fmt.key}",
+                    href="/download/chart?" + urlencode({**values, "format": fmt.key}, safe=","))
              for fmt in FORMATS.values()]
     return html.Div([html.Span("Herunterladen:", className="hint")] + links, className="downloads")
 
@@ -74,3 +57,13 @@ def sync_query_js(names: list[str]) -> str:
         window.history.replaceState(window.history.state, '', window.location.pathname + (q ? '?' + q : ''));
         return Date.now();
     }}"""
+
+
+def html_table(table, table_id: str) -> html.Table:
+    """Return a view's table (display strings, German headers) as an HTML table; figures align right."""
+    cells = table.astype(str)
+    numeric = {c for c in cells.columns[1:] if cells[c].str.match(r"\d").all()}
+    head = html.Tr([html.Th(c, className="num" if c in numeric else None, scope="col") for c in cells.columns])
+    body = [html.Tr([html.Td(v, className="num" if c in numeric else None) for c, v in zip(cells.columns, row)])
+            for row in cells.itertuples(index=False)]
+    return html.Table([html.Thead(head), html.Tbody(body)], className="simple", id=table_id)

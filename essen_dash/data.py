@@ -1,7 +1,14 @@
-"""Load everything the app shows once at start-up, as one immutable bundle."""
+"""Load everything the app shows once, as one immutable bundle, and hold the bundle in force.
+
+:func:`current` is the one documented accessor for the bundle a request reads;
+everything below a page callback receives the bundle as a parameter. Results of
+pure builders are memoized outside the bundle (:func:`memoized`), keyed by the
+bundle's identity, and dropped when another bundle is installed.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -12,16 +19,19 @@ from pathlib import Path
 from essen_dash.format import de_date
 from essen_dash.geo.boundaries import (ATTRIBUTION, Boundaries, GeometryJoinError, GeometryNotFound, jobcenter_areas,
                                       load_boundaries)
+from essen_dash.kennzahlen import Catalog
+from essen_dash.paths import Settings
 from essen_dash.tables.load import Tables, load_tables
 from essen_dash.tables.quality import Finding, findings
 
 log = logging.getLogger(__name__)
-MEMO_SIZE = 512
+MEMO_SIZE = 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one bundle, one memo key
 class AppData:
-    """Validated tables, prepared boundaries (or why there are none) and the quality report."""
+    """Validated tables, the Kennzahlen catalog per Stichtag, prepared boundaries (or why there are none),
+    and the quality report."""
 
     tables: Tables
     boundaries: Boundaries | None
@@ -29,19 +39,8 @@ class AppData:
     quality: tuple[Finding, ...]
     #: dissolved JobCenter areas per JobCenter Stichtag (empty without boundaries)
     jobcenter_geo: dict = field(default_factory=dict)
-    #: results of pure builders for this bundle (dropped with it on reload); only a speed-up
-    _memo: dict = field(default_factory=dict, compare=False, repr=False)
-
-    def memo(self, key: tuple, build):
-        """Return ``build()`` once per key for this data bundle (views repeat across users)."""
-        value = self._memo.get(key)
-        if value is None:
-            value = build()
-            if len(self._memo) >= MEMO_SIZE:
-                self._memo.clear()
-            # return the built value itself: another thread may clear the dict right after this store
-            self._memo[key] = value
-        return value
+    #: the catalog with data-dependent labels filled in, per Stichtag
+    catalogs: dict = field(default_factory=dict)
 
     @property
     def stichtage(self) -> list[date]:
@@ -51,14 +50,17 @@ class AppData:
     def latest(self) -> date:
         return self.stichtage[-1]
 
-    def latest_for_jobcenter(self, jc_stichtag: date) -> date:
-        """Return the Bezirk Stichtag published together with a JobCenter Stichtag."""
-        docs = self.tables["documents"]
-        return docs[docs["jobcenter_stichtag"] == jc_stichtag]["bezirke_stichtag"].iloc[0]
+    def catalog(self, stichtag: date) -> Catalog:
+        return self.catalogs[stichtag]
 
     def document(self, stichtag: date):
+        """Return the source record of the Bezirk data of ``stichtag``."""
         docs = self.tables["documents"]
         return docs[docs["bezirke_stichtag"] == stichtag].iloc[0]
+
+    def jobcenter_stichtag(self, stichtag: date) -> date:
+        """Return the JobCenter Stichtag published together with the Bezirk data of ``stichtag``."""
+        return self.document(stichtag)["jobcenter_stichtag"]
 
     def source_line(self, stichtag: date, kind: str = "bezirke", geometry: bool = True) -> str:
         """Return the source line for figures, from the data's source records."""
@@ -67,11 +69,11 @@ class AppData:
         return f"{text}; {ATTRIBUTION.split(',')[0]}" if geometry else text
 
 
-def load_app_data(data_dir: Path | None = None) -> AppData:
+def load_app_data(settings: Settings) -> AppData:
     """Load and validate tables, then boundaries; missing boundaries are reported, not fatal."""
-    tables = load_tables(data_dir)
+    tables = load_tables(settings.data_dir)
     try:
-        boundaries, problem = load_boundaries(tables["stadtteile_register"]), None
+        boundaries, problem = load_boundaries(tables["stadtteile_register"], settings), None
     except (GeometryNotFound, GeometryJoinError) as exc:
         boundaries, problem = None, str(exc)
         log.error("Karten nicht verfügbar: %s", exc)
@@ -79,8 +81,27 @@ def load_app_data(data_dir: Path | None = None) -> AppData:
     if boundaries is not None:
         cw = tables["jobcenter_crosswalk"]
         jc_geo = {day: jobcenter_areas(boundaries.stadtteile, rows) for day, rows in cw.groupby("stichtag")}
-    return AppData(tables, boundaries, problem, tuple(findings(tables)), jc_geo)
+    catalog = Catalog.from_table(tables["kennzahlen"])
+    catalogs = {day: catalog.resolved(tables, day) for day in tables.stichtage}
+    return AppData(tables, boundaries, problem, tuple(findings(tables, catalog)), jc_geo, catalogs)
 
+
+# --- memo of pure builders, outside the bundle ------------------------------------------
+
+_memos: list = []
+
+
+def memoized(fn):
+    """Memoize a pure builder whose first argument is the bundle (views repeat across users).
+
+    The memo is bounded and emptied whenever another bundle is installed.
+    """
+    cached = functools.lru_cache(maxsize=MEMO_SIZE)(fn)
+    _memos.append(cached)
+    return functools.wraps(fn)(cached)
+
+
+# --- the bundle in force --------------------------------------------------------------------
 
 #: How often (seconds) a request may check whether the data files changed.
 RELOAD_INTERVAL_S = 2.0
@@ -99,7 +120,7 @@ class _Holder:
     """The bundle in force, and when its folder was last looked at (one per process, same in every worker)."""
 
     data: AppData | None = None
-    folder: Path | None = None
+    settings: Settings | None = None
     fingerprint: tuple = ()
     checked_at: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -108,36 +129,41 @@ class _Holder:
 _holder = _Holder()
 
 
-def install(data: AppData) -> None:
+def install(data: AppData, settings: Settings) -> None:
     """Make ``data`` the bundle the pages read (at start-up, or after a successful reload)."""
-    _holder.data, _holder.folder = data, data.tables.folder
-    _holder.fingerprint, _holder.checked_at = fingerprint(data.tables.folder), time.monotonic()
+    _holder.data, _holder.settings = data, settings
+    _holder.fingerprint, _holder.checked_at = fingerprint(settings.data_dir), time.monotonic()
+    for memo in _memos:
+        memo.cache_clear()
 
 
 def reload_if_changed() -> bool:
     """Reload when the data files changed; keep serving the last good data if the new files are bad."""
     h = _holder
-    if h.folder is None or time.monotonic() - h.checked_at < RELOAD_INTERVAL_S or not h.lock.acquire(blocking=False):
+    if h.settings is None or time.monotonic() - h.checked_at < RELOAD_INTERVAL_S or not h.lock.acquire(blocking=False):
         return False
     try:
         h.checked_at = time.monotonic()
-        now = fingerprint(h.folder)
+        now = fingerprint(h.settings.data_dir)
         if now == h.fingerprint:
             return False
         h.fingerprint = now  # a broken state is reported once, not on every request
         try:
-            fresh = load_app_data(h.folder)
+            fresh = load_app_data(h.settings)
         except Exception as exc:  # any failure keeps the last good data
-            log.error("Neue Daten in %s abgelehnt, es bleiben die bisherigen: %s", h.folder, exc)
+            log.error("Neue Daten in %s abgelehnt, es bleiben die bisherigen: %s", h.settings.data_dir, exc)
             return False
         h.data = fresh
-        log.info("Daten aus %s neu geladen", h.folder)
+        for memo in _memos:
+            memo.cache_clear()
+        log.info("Daten aus %s neu geladen", h.settings.data_dir)
         return True
     finally:
         h.lock.release()
 
 
 def current() -> AppData:
+    """Return the bundle in force (installed by :func:`essen_dash.app.create_app`)."""
     if _holder.data is None:
-        install(load_app_data())
+        raise RuntimeError("Keine Daten geladen: create_app() zuerst aufrufen")
     return _holder.data

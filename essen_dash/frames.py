@@ -1,7 +1,8 @@
-"""Join validated tables into ready frames for one view (indicator, level, Stichtag).
+"""Join validated tables into ready frames for one view (Kennzahl, level, Stichtag).
 
-Frames carry values, names, ranks and the city reference; geometry stays in
-:mod:`essen_dash.geo` and is matched by ``key`` (Bezirk id or Stadtteil number).
+Frames carry values, names, ranks and the city reference, all as the Kennzahlen
+catalog defines them; geometry stays in :mod:`essen_dash.geo` and is matched by
+``key`` (Bezirk id or Stadtteil number).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from essen_dash.indicators import Indicator
+from essen_dash.data import AppData, memoized
+from essen_dash.kennzahlen import LEVEL_TABLES, city_value, level_values
 from essen_dash.tables.load import Tables
 from essen_dash.tables.schema import BEZIRK_IDS
 
@@ -28,73 +30,82 @@ def bezirk_name(bezirk_id: str) -> str:
     return f"Stadtbezirk {bezirk_id}"
 
 
-def city_value(tables: Tables, indicator: Indicator, stichtag: date) -> float:
-    return indicator.city_value(at(tables["bezirke"], stichtag), at(tables["city"], stichtag))
-
-
-def bezirk_frame(tables: Tables, indicator: Indicator, stichtag: date) -> pd.DataFrame:
-    """Return the nine Bezirke with value, rank (1 = highest) and the city value."""
-    bz = at(tables["bezirke"], stichtag)
-    out = pd.DataFrame({
-        "key": bz["bezirk_id"].to_numpy(),
-        "name": [bezirk_name(b) for b in bz["bezirk_id"]],
-        "bezirk_id": bz["bezirk_id"].to_numpy(),
-        "value": bz[indicator.key].astype(float).to_numpy(),
-    })
-    out["rank"] = out["value"].rank(ascending=False, method="min").astype("Int64")
-    out["city_value"] = city_value(tables, indicator, stichtag)
-    return out.set_index(pd.Index(range(len(out)))).sort_values(
-        "bezirk_id", key=lambda s: s.map(BEZIRK_IDS.index)).reset_index(drop=True)
-
-
-def stadtteil_frame(tables: Tables, indicator: Indicator, stichtag: date) -> pd.DataFrame:
-    """Return all 50 Stadtteile; only published values are set, the rest stay missing (never 0)."""
+def level_areas(tables: Tables, level: str) -> pd.DataFrame:
+    """Return every area of a level (key, name, bezirk_id), in official order."""
+    if level == "bezirk":
+        return pd.DataFrame({"key": list(BEZIRK_IDS), "name": [bezirk_name(b) for b in BEZIRK_IDS],
+                             "bezirk_id": list(BEZIRK_IDS)})
     reg = tables["stadtteile_register"]
-    out = pd.DataFrame({"key": reg["stadtteil_nr"].astype(str).to_numpy(), "name": reg["stadtteil_name"].to_numpy(),
-                        "bezirk_id": reg["bezirk_id"].to_numpy(), "value": np.nan})
-    if indicator.has_stadtteil_values:
-        hs = at(tables["stadtteile_hotspots"], stichtag)
-        published = dict(zip(hs["stadtteil_nr"].astype(str), hs[indicator.key].astype(float)))
-        out["value"] = out["key"].map(published).astype(float)
+    return pd.DataFrame({"key": reg["stadtteil_nr"].astype(str).to_numpy(), "name": reg["stadtteil_name"].to_numpy(),
+                         "bezirk_id": reg["bezirk_id"].to_numpy()})
+
+
+@memoized
+def area_values(data: AppData, level: str, stichtag: date) -> pd.DataFrame:
+    """Return every area of the level with a column per Kennzahl of the level: published values as published,
+    derived ones by their formula; an area without a published value stays missing (never 0)."""
+    table, key = LEVEL_TABLES[level]
+    catalog = data.catalog(stichtag)
+    published = at(data.tables[table], stichtag).assign(key=lambda d: d[key].astype(str))
+    columns = [k.key for k in catalog.at_level(level) if not k.is_derived]
+    merged = level_areas(data.tables, level).merge(published[["key", *columns]], on="key", how="left", validate="1:1")
+    return level_values(catalog, merged, level)
+
+
+@memoized
+def city_values(data: AppData, stichtag: date) -> dict[str, float | None]:
+    """Return the city reference of every Kennzahl (None where the catalog says there is none)."""
+    catalog = data.catalog(stichtag)
+    bezirke = area_values(data, "bezirk", stichtag)
+    city = at(data.tables["city"], stichtag)
+    return {key: city_value(catalog, key, bezirke, city) for key in catalog}
+
+
+@memoized
+def kennzahl_frame(data: AppData, key: str, level: str, stichtag: date) -> pd.DataFrame:
+    """Return one Kennzahl for every area of a level: value, rank (1 = highest) and the city value."""
+    values = area_values(data, level, stichtag)
+    # a Kennzahl the catalog does not give at this level shows as missing everywhere, never as 0
+    out = values[["key", "name", "bezirk_id"]].assign(
+        value=values[key].astype(float) if key in values else np.nan)
     out["rank"] = out["value"].rank(ascending=False, method="min").astype("Int64")
-    out["city_value"] = city_value(tables, indicator, stichtag)
+    city = city_values(data, stichtag)[key]
+    out["city_value"] = np.nan if city is None else city
     return out
 
 
-FRAMES = {"bezirk": bezirk_frame, "stadtteil": stadtteil_frame}
-
-
-def view_frame(tables: Tables, indicator: Indicator, level: str, stichtag: date) -> pd.DataFrame:
-    return FRAMES[level](tables, indicator, stichtag)
-
-
-def profile_frame(tables: Tables, bezirk_id: str, stichtag: date) -> pd.DataFrame:
-    """Return every indicator of one Bezirk with the city value, its rank and an index (city = 100)."""
-    from essen_dash.indicators import INDICATORS
-
+def profile_frame(data: AppData, bezirk_id: str, stichtag: date) -> pd.DataFrame:
+    """Return every Bezirk Kennzahl of one Bezirk with the city value, its rank and, for shares and ratios, an
+    index (city = 100); counts get the Bezirk's share of the city total instead."""
+    catalog = data.catalog(stichtag)
     rows = []
-    for ind in INDICATORS.values():
-        frame = bezirk_frame(tables, ind, stichtag).set_index("bezirk_id")
+    for k in catalog.at_level("bezirk"):
+        frame = kennzahl_frame(data, k.key, "bezirk", stichtag).set_index("bezirk_id")
         value, city = float(frame.loc[bezirk_id, "value"]), float(frame.loc[bezirk_id, "city_value"])
-        rows.append({"key": ind.key, "label": ind.short, "long": ind.label, "unit": ind.unit, "value": value,
-                     "city": city, "rank": int(frame.loc[bezirk_id, "rank"]), "value_text": ind.format(value),
-                     "city_text": ind.format(city), "index": 100 * value / city if city else float("nan"),
-                     "city_formula": ind.city_formula})
+        comparable = k.has_reference and not np.isnan(city) and city != 0
+        rows.append({"key": k.key, "label": k.short, "long": k.label, "unit": k.unit, "kind": k.kind,
+                     "value": value, "city": city, "rank": int(frame.loc[bezirk_id, "rank"]),
+                     "value_text": k.format(value), "city_text": k.format(city) if comparable else "kein Stadtwert",
+                     "index": 100 * value / city if comparable and k.kind != "count" else float("nan"),
+                     "share_of_city": 100 * value / city if comparable and k.kind == "count" else float("nan"),
+                     "city_formula": catalog.reference_text(k)})
     return pd.DataFrame(rows)
 
 
-def allocation_frame(tables: Tables, stichtag: date) -> pd.DataFrame:
-    """Return each Bezirk's share of project housing against its share of the 12-country residents.
+#: what the Zuteilung compares: the published housing shares against the Bezirke's share of a count
+ALLOCATION = ("project_housing_pct", "origin12_count")
 
-    resident_share_pct = origin12_count / Σ origin12_count × 100 (derived from published counts);
-    ratio = project_housing_pct / resident_share_pct (1 = housing in proportion to residents).
-    """
-    bz = at(tables["bezirke"], stichtag)
-    out = bz[["bezirk_id", "project_housing_pct", "origin12_count"]].copy()
-    out["resident_share_pct"] = 100.0 * out["origin12_count"] / out["origin12_count"].sum()
-    out["ratio"] = out["project_housing_pct"] / out["resident_share_pct"]
-    out["name"] = out["bezirk_id"].map(bezirk_name)
-    return out.reset_index(drop=True)
+
+def allocation_frame(data: AppData, stichtag: date) -> pd.DataFrame:
+    """Return each Bezirk's share of project housing against its share of the residents counted by
+    ``ALLOCATION[1]``: resident_share_pct = count / Σ count × 100; ratio = housing share / resident share."""
+    housing, count = ALLOCATION
+    values = area_values(data, "bezirk", stichtag)
+    out = values[["bezirk_id", "name", housing, count]].rename(
+        columns={housing: "housing_pct", count: "resident_count"}).reset_index(drop=True)
+    out["resident_share_pct"] = 100.0 * out["resident_count"] / out["resident_count"].sum()
+    out["ratio"] = out["housing_pct"] / out["resident_share_pct"]
+    return out
 
 
 def jobcenter_matrix(tables: Tables, stichtag: date) -> pd.DataFrame:
@@ -103,13 +114,6 @@ def jobcenter_matrix(tables: Tables, stichtag: date) -> pd.DataFrame:
     areas = list(dict.fromkeys(jc["jc_area"]))
     groups = list(dict.fromkeys(jc["origin_group"]))
     return jc.pivot(index="jc_area", columns="origin_group", values="share_pct").loc[areas, groups]
-
-
-def jobcenter_stichtag(tables: Tables, bezirke_stichtag: date) -> date:
-    """Return the JobCenter Stichtag published with the Bezirk data of ``bezirke_stichtag``."""
-    docs = tables["documents"]
-    row = docs[docs["bezirke_stichtag"] == bezirke_stichtag]
-    return row["jobcenter_stichtag"].iloc[0] if len(row) else max(tables["jobcenter"]["stichtag"])
 
 
 def overlapping_areas(tables: Tables, jc_stichtag: date, bezirke: set[str]) -> list[str]:
@@ -202,3 +206,17 @@ def jobcenter_map_view(tables: Tables, areas, stadtteile, jc_stichtag: date, gro
     parts = jobcenter_map_inputs(areas, stadtteile, cw[cw["stichtag"] == jc_stichtag],
                                  overlapping_areas(tables, jc_stichtag, bezirke) if bezirke else None)
     return jobcenter_area_frame(tables, parts["areas"], jc_stichtag, group), parts
+
+
+def outline_coords(bezirke, keys) -> tuple[list, list]:
+    """Return lon/lat lists (None-separated) of the borders of the given Bezirke, to mark a selection."""
+    import shapely
+
+    lon: list = []
+    lat: list = []
+    for geom in bezirke[bezirke["bezirk_id"].isin(list(keys))].geometry:
+        for ring in shapely.get_parts(shapely.boundary(geom)):
+            xs, ys = ring.xy
+            lon += [round(x, 5) for x in xs] + [None]
+            lat += [round(y, 5) for y in ys] + [None]
+    return lon, lat

@@ -1,42 +1,61 @@
 """Decide where data, geometry and caches live; import nothing else of the package.
 
-Each location can be overridden by an environment variable, and the CLI's
-``--data-dir`` / ``--geo-dir`` flags set those variables for the process.
+:func:`settings` reads the environment once, at start-up; the CLI passes its
+``--data-dir`` / ``--geo-dir`` flags to it. Everything after start-up receives
+the resulting :class:`Settings` as a parameter — nothing writes ``os.environ``.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-#: Bundled tidy tables and their data package descriptor.
-DEFAULT_DATA_DIR = REPO_ROOT / "data"
-#: The project's own (uncommitted) geometry folder, looked at first.
-PROJECT_GEO_DIR = REPO_ROOT / "geo"
-#: The shared boundary files the project was given; never copied into the repo.
-SHARED_GEO_DIR = REPO_ROOT.parent / "shared" / "geo"
-DEFAULT_CACHE_DIR = REPO_ROOT / ".cache"
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
 
 DATA_DIR_ENV = "ESSEN_DASH_DATA_DIR"
 GEO_DIR_ENV = "ESSEN_DASH_GEO_DIR"
 CACHE_DIR_ENV = "ESSEN_DASH_CACHE_DIR"
 
-
-def data_dir() -> Path:
-    """Return the folder of tidy tables in force."""
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+#: The shared raw boundary files the project was given (a sibling of the checkout); never copied into the repo.
+SHARED_GEO_DIR = REPO_ROOT.parent / "shared" / "geo"
 
 
-def geo_dirs() -> list[Path]:
-    """Return the folders searched for boundary files, in order."""
-    configured = os.environ.get(GEO_DIR_ENV)
-    if configured:
-        return [Path(configured)]
-    return [PROJECT_GEO_DIR, SHARED_GEO_DIR]
+def _bundled(name: str) -> Path:
+    """Return the checkout's top-level folder ``name``, or its copy installed inside the package."""
+    checkout = REPO_ROOT / name
+    return checkout if checkout.is_dir() else PACKAGE_DIR / "bundled" / name
 
 
-def cache_dir() -> Path:
-    """Return the folder for prepared (simplified) geometry."""
-    return Path(os.environ.get(CACHE_DIR_ENV) or DEFAULT_CACHE_DIR)
+#: Bundled tidy tables and their data package descriptor.
+DEFAULT_DATA_DIR = _bundled("data")
+#: The project's prepared boundaries (``essen-dash geometry --build``), committed and installed.
+PROJECT_GEO_DIR = _bundled("geo")
+DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "essen-dash" \
+    if not (REPO_ROOT / "pyproject.toml").is_file() else REPO_ROOT / ".cache"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where one process reads its data and boundaries and keeps its caches."""
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    #: an explicitly configured boundary folder; None searches the project's ``geo/``, then ``../shared/geo``
+    geo_dir: Path | None = None
+    cache_dir: Path = DEFAULT_CACHE_DIR
+
+    def geo_dirs(self) -> list[Path]:
+        """Return the folders searched for boundary files, in order."""
+        return [self.geo_dir] if self.geo_dir else [PROJECT_GEO_DIR, SHARED_GEO_DIR]
+
+
+def settings(data_dir: str | Path | None = None, geo_dir: str | Path | None = None,
+             cache_dir: str | Path | None = None) -> Settings:
+    """Return the settings in force: explicit values first, then the environment, then the defaults."""
+    def pick(value, env: str, default):
+        chosen = value or os.environ.get(env)
+        return Path(chosen) if chosen else default
+
+    return Settings(pick(data_dir, DATA_DIR_ENV, DEFAULT_DATA_DIR), pick(geo_dir, GEO_DIR_ENV, None),
+                    pick(cache_dir, CACHE_DIR_ENV, DEFAULT_CACHE_DIR))

@@ -10,11 +10,14 @@ import multiprocessing
 
 from gunicorn.app.base import BaseApplication
 
+from essen_dash.paths import Settings
+
 
 class Server(BaseApplication):
     """gunicorn, configured in code: ``essen-dash serve`` needs no config file."""
 
-    def __init__(self, host: str, port: int, workers: int, threads: int = 4, timeout: int = 120):
+    def __init__(self, settings: Settings, host: str, port: int, workers: int, threads: int = 4, timeout: int = 120):
+        self.settings = settings
         self.options = {
             "bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
             "timeout": timeout, "preload_app": True, "accesslog": None, "errorlog": "-", "loglevel": "warning",
@@ -28,12 +31,12 @@ class Server(BaseApplication):
     def load(self):
         from essen_dash.app import create_app
 
-        return create_app().server
+        return create_app(self.settings).server
 
 
 def default_workers() -> int:
     return max(2, min(4, multiprocessing.cpu_count()))
 
 
-def serve(host: str, port: int, workers: int | None = None) -> None:
-    Server(host, port, workers or default_workers()).run()
+def serve(settings: Settings, host: str, port: int, workers: int | None = None) -> None:
+    Server(settings, host, port, workers or default_workers()).run()

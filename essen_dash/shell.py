@@ -7,7 +7,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 
 from essen_dash.data import AppData, current
 from essen_dash.format import de_date
-from essen_dash.state import SHELL_PARAMS, parse_search
+from essen_dash.params import SHELL_PARAMS, parse_search
 from essen_dash.tables.schema import BEZIRK_IDS
 
 #: navigation entries: id, label, path
@@ -70,7 +70,7 @@ def state_from_url(search, banner, bezirke_now, stichtag_now):
     could then arrive after navigation has already replaced the page.
     """
     data = current()
-    view, notices = parse_search(search, data.stichtage)
+    view, notices = parse_search(search, data, SHELL_PARAMS)
     kept = [b for b in (banner or []) if "notice-error" in str(b)]
     shown = kept + [notice(text) for name, text in notices.items() if name in SHELL_PARAMS]
     bezirke, stichtag = list(view.bezirk), view.stichtag.isoformat()

@@ -2,39 +2,41 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from essen_dash.classify import NO_VALUE_COLOUR
-from essen_dash.figures.common import ACCENT, HIGHLIGHT, MUTED, base_layout
-from essen_dash.indicators import Indicator
+from essen_dash.figures.common import ACCENT, HIGHLIGHT, MUTED
+from essen_dash.kennzahlen import Kennzahl
 
 
-def ranking(frame: pd.DataFrame, indicator: Indicator, colours: list[str], *, selected: set[str] = frozenset(),
-            title: str = "", source: str = "", height: int = 420) -> go.Figure:
+def ranking(frame: pd.DataFrame, indicator: Kennzahl, colours: list[str], *, selected: frozenset[str] = frozenset(),
+            height: int = 420) -> go.Figure:
     """Return units sorted by value (highest on top), coloured like the map, with the city value as a line."""
     shown = frame.assign(colour=colours)[frame["value"].notna()].sort_values("value")
     faded = [bool(selected) and b not in selected for b in shown["bezirk_id"]]
     fig = go.Figure(go.Bar(
-        x=shown["value"], y=shown["name"], orientation="h", customdata=shown[["key", "bezirk_id"]].to_numpy(),
+        x=shown["value"], y=shown["name"], orientation="h",
+        customdata=[{"key": k, "bezirk_id": b} for k, b in zip(shown["key"], shown["bezirk_id"])],
         marker={"color": shown["colour"].tolist(), "opacity": [0.35 if f else 1.0 for f in faded],
                 "line": {"color": [HIGHLIGHT if (selected and not f) else "rgba(0,0,0,0)" for f in faded],
                          "width": 1.5}},
         text=[indicator.format(v) for v in shown["value"]], textposition="outside", cliponaxis=False,
         hovertemplate="<b>%{y}</b><br>%{text}<extra></extra>", name=indicator.short))
     city = float(frame["city_value"].iloc[0])
-    fig.add_vline(x=city, line={"color": MUTED, "dash": "dash", "width": 1.5})
-    fig.add_annotation(x=city, y=1, yref="paper", yanchor="bottom", showarrow=False,
-                       text=f"Gesamtstadt {indicator.format(city)}", font={"size": 11, "color": MUTED})
-    base_layout(fig, title or f"Rangfolge: {indicator.short}", "", source)
+    if not np.isnan(city):
+        fig.add_vline(x=city, line={"color": MUTED, "dash": "dash", "width": 1.5})
+        fig.add_annotation(x=city, y=1, yref="paper", yanchor="bottom", showarrow=False,
+                           text=f"Gesamtstadt {indicator.format(city)}", font={"size": 11, "color": MUTED})
     fig.update_layout(height=height, showlegend=False, bargap=0.25,
                       xaxis={"title": indicator.unit, "gridcolor": "#eef1f4", "zeroline": False,
                              "range": [0, float(shown["value"].max()) * 1.22] if len(shown) else None},
-                      yaxis={"automargin": True}, margin={"l": 10, "r": 30, "t": 60, "b": 76 if source else 50})
+                      yaxis={"automargin": True}, margin={"l": 10, "r": 30, "t": 60, "b": 76})
     return fig
 
 
-def profile(rows: pd.DataFrame, *, title: str, source: str = "", height: int = 420) -> go.Figure:
+def profile(rows: pd.DataFrame, *, height: int = 420) -> go.Figure:
     """Return one Bezirk's indicators against the city: ``rows`` has label, value, city, unit, value_text, city_text."""
     fig = go.Figure()
     fig.add_bar(y=rows["label"], x=rows["index"], orientation="h", name="Bezirk", marker_color=ACCENT,
@@ -44,7 +46,6 @@ def profile(rows: pd.DataFrame, *, title: str, source: str = "", height: int = 4
     fig.add_vline(x=100, line={"color": MUTED, "dash": "dash"})
     fig.add_annotation(x=100, y=1, yref="paper", yanchor="bottom", showarrow=False, text="Gesamtstadt = 100",
                        font={"size": 11, "color": MUTED})
-    base_layout(fig, title, "Index: Bezirkswert / Wert der Gesamtstadt × 100", source)
     fig.update_layout(height=height, showlegend=False,
                       xaxis={"title": "Index (Gesamtstadt = 100)", "gridcolor": "#eef1f4",
                              "range": [0, max(130.0, float(rows["index"].max()) * 1.25)]},
@@ -52,18 +53,16 @@ def profile(rows: pd.DataFrame, *, title: str, source: str = "", height: int = 4
     return fig
 
 
-def allocation_bars(frame: pd.DataFrame, *, selected: set[str] = frozenset(), title: str, source: str = "",
-                    height: int = 440) -> go.Figure:
+def allocation_bars(frame: pd.DataFrame, housing_label: str, residents_label: str, *,
+                    selected: frozenset[str] = frozenset(), height: int = 440) -> go.Figure:
     """Return grouped bars: share of project housing vs share of 12-country residents, per Bezirk."""
     opacity = [0.35 if selected and b not in selected else 1.0 for b in frame["bezirk_id"]]
     fig = go.Figure()
-    for column, name, colour in (("project_housing_pct", "Anteil an den Projektwohnungen", ACCENT),
-                                 ("resident_share_pct", "Anteil an den Einwohnern aus den 12 Herkunftsländern",
-                                  "#f1a340")):
+    for column, name, colour in (("housing_pct", housing_label, ACCENT),
+                                 ("resident_share_pct", residents_label, "#f1a340")):
         fig.add_bar(x=frame["bezirk_id"], y=frame[column], name=name, marker={"color": colour, "opacity": opacity},
                     text=[f"{v:.1f}".replace(".", ",") for v in frame[column]], textposition="outside",
                     hovertemplate="<b>Stadtbezirk %{x}</b><br>" + name + ": %{text} %<extra></extra>")
-    base_layout(fig, title, "", source)
     fig.update_layout(height=height, barmode="group", bargap=0.2,
                       legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
                       yaxis={"title": "%", "gridcolor": "#eef1f4"}, xaxis={"title": "Stadtbezirk"},
@@ -71,26 +70,24 @@ def allocation_bars(frame: pd.DataFrame, *, selected: set[str] = frozenset(), ti
     return fig
 
 
-def allocation_scatter(frame: pd.DataFrame, *, selected: set[str] = frozenset(), title: str, source: str = "",
-                       height: int = 440) -> go.Figure:
+def allocation_scatter(frame: pd.DataFrame, housing_label: str, residents_label: str, *,
+                       selected: frozenset[str] = frozenset(), height: int = 440) -> go.Figure:
     """Return housing share against resident share with the parity line (ratio 1)."""
-    top = float(max(frame["project_housing_pct"].max(), frame["resident_share_pct"].max())) * 1.15
+    top = float(max(frame["housing_pct"].max(), frame["resident_share_pct"].max())) * 1.15
     fig = go.Figure()
     fig.add_scatter(x=[0, top], y=[0, top], mode="lines", line={"color": MUTED, "dash": "dash"},
                     name="Parität (Verhältnis 1)", hoverinfo="skip")
     faded = [bool(selected) and b not in selected for b in frame["bezirk_id"]]
     fig.add_scatter(
-        x=frame["resident_share_pct"], y=frame["project_housing_pct"], mode="markers+text",
+        x=frame["resident_share_pct"], y=frame["housing_pct"], mode="markers+text",
         text=frame["bezirk_id"], textposition="top center", name="Stadtbezirke",
         marker={"size": 13, "color": [NO_VALUE_COLOUR if f else ACCENT for f in faded],
                 "line": {"color": "white", "width": 1}},
         customdata=frame[["name", "ratio"]].to_numpy(),
         hovertemplate="<b>%{customdata[0]}</b><br>Einwohneranteil: %{x:.1f} %<br>Wohnungsanteil: %{y:.1f} %"
                       "<br>Verhältnis: %{customdata[1]:.2f}<extra></extra>")
-    base_layout(fig, title, "", source)
     fig.update_layout(height=height, legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-                      xaxis={"title": "Anteil an den Einwohnern aus den 12 Herkunftsländern (%)", "range": [0, top],
-                             "gridcolor": "#eef1f4"},
-                      yaxis={"title": "Anteil an den Projektwohnungen (%)", "range": [0, top], "gridcolor": "#eef1f4"},
+                      xaxis={"title": f"{residents_label} (%)", "range": [0, top], "gridcolor": "#eef1f4"},
+                      yaxis={"title": f"{housing_label} (%)", "range": [0, top], "gridcolor": "#eef1f4"},
                       margin={"t": 90})
     return fig

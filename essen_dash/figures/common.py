@@ -23,9 +23,13 @@ def base_layout(fig: go.Figure, title: str, subtitle: str = "", source: str = ""
         separators=",.",
         paper_bgcolor="white",
         plot_bgcolor="white",
-        margin={"l": 10, "r": 10, "t": 80 if subtitle else 56, "b": 46 if source else 10},
         hoverlabel={"bgcolor": "white", "font": {"family": FONT, "size": 13}},
     )
+    # room for the heading and the source line; a figure's own wider margins stay
+    margin = fig.layout.margin
+    fig.update_layout(margin={"l": 10 if margin.l is None else margin.l, "r": 10 if margin.r is None else margin.r,
+                              "t": max(margin.t or 0, 80 if subtitle else 56),
+                              "b": max(margin.b or 0, 46 if source else 10)})
     if source:
         fig.add_annotation(text=source, showarrow=False, xref="paper", yref="paper", x=0, y=0, yshift=-14,
                            xanchor="left", yanchor="top", font={"size": 11, "color": MUTED}, name="source")

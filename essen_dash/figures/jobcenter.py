@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from essen_dash.classify import NO_VALUE_COLOUR, SEQUENTIAL
-from essen_dash.figures.common import INK, base_layout
+from essen_dash.figures.common import INK
 from essen_dash.format import de_number
 
 HATCH_COLOUR = "#5b6770"
@@ -16,7 +16,7 @@ def pct(v: float) -> str:
     return de_number(v, 1, "%")
 
 
-def heatmap(matrix: pd.DataFrame, *, title: str, subtitle: str = "", source: str = "", height: int = 460) -> go.Figure:
+def heatmap(matrix: pd.DataFrame, *, height: int | None = None) -> go.Figure:
     """Return areas (rows) × origin groups (columns); every column sums to about 100 %."""
     text = [[pct(v) for v in row] for row in matrix.to_numpy()]
     fig = go.Figure(go.Heatmap(
@@ -24,9 +24,8 @@ def heatmap(matrix: pd.DataFrame, *, title: str, subtitle: str = "", source: str
         colorscale=SEQUENTIAL, zmin=0, colorbar={"title": {"text": "%"}, "thickness": 12, "outlinewidth": 0},
         hovertemplate="<b>%{y}</b> · %{x}<br>%{text} der Leistungsbeziehenden dieser Herkunft<extra></extra>",
         xgap=2, ygap=2))
-    base_layout(fig, title, subtitle, source)
-    fig.update_layout(height=height, xaxis={"side": "top", "title": None}, yaxis={"autorange": "reversed"},
-                      margin={"t": 110 if subtitle else 90})
+    fig.update_layout(height=height or 160 + 34 * len(matrix), xaxis={"side": "top", "title": None},
+                      yaxis={"autorange": "reversed", "automargin": True}, margin={"t": 110})
     return fig
 
 
@@ -47,8 +46,7 @@ def area_hover(row) -> str:
 
 
 def area_map(frame: pd.DataFrame, core_geojson: dict, other_geojson: dict, hatch: tuple[list, list],
-             outline: tuple[list, list], labels: pd.DataFrame, *, title: str, source: str,
-             height: int = 600) -> go.Figure:
+             outline: tuple[list, list], labels: pd.DataFrame, *, height: int = 600) -> go.Figure:
     """Return the JobCenter map: areas filled by value, shared Stadtteile hatched, the rest grey."""
     fig = go.Figure()
     others = [f["id"] for f in other_geojson["features"]]
@@ -63,7 +61,6 @@ def area_map(frame: pd.DataFrame, core_geojson: dict, other_geojson: dict, hatch
                        name="teilweise oder mehreren Bereichen zugeordnet (schraffiert)", hoverinfo="skip")
     fig.add_scattergeo(lon=outline[0], lat=outline[1], mode="lines", line={"color": INK, "width": 1.6},
                        name="Grenze eines JobCenter-Bereichs", hoverinfo="skip")
-    base_layout(fig, title, "", source)
     fig.update_geos(visible=False, fitbounds="locations", projection_type="mercator")
     fig.update_layout(height=height, dragmode=False, margin={"l": 0, "r": 0, "t": 80, "b": 46},
                       legend={"x": 0, "y": 0.02, "yanchor": "bottom", "bgcolor": "rgba(255,255,255,0.85)",
@@ -88,15 +85,13 @@ def value_traces(frame: pd.DataFrame, core_geojson: dict, labels: pd.DataFrame) 
     ]
 
 
-def area_bars(frame: pd.DataFrame, unassigned: float, group: str, *, title: str, source: str = "",
-              height: int = 420) -> go.Figure:
+def area_bars(frame: pd.DataFrame, *, height: int = 420) -> go.Figure:
     """Return the chosen group's share per area, largest first, with the unassigned share stated."""
     shown = frame.sort_values("value")
     fig = go.Figure(go.Bar(
         x=shown["value"], y=[" + ".join(a) for a in shown["jc_areas"]], orientation="h",
         marker_color="#2c7fb8", text=[pct(v) for v in shown["value"]], textposition="outside", cliponaxis=False,
         hovertemplate="<b>%{y}</b><br>%{text}<extra></extra>"))
-    base_layout(fig, title, f"nicht zugeordnet: {pct(unassigned)}", source)
     fig.update_layout(height=height, showlegend=False,
                       xaxis={"title": "% der Leistungsbeziehenden dieser Herkunft", "gridcolor": "#eef1f4",
                              "range": [0, float(shown["value"].max()) * 1.2]},

@@ -6,11 +6,12 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
-from essen_dash.components import card, selection
+from essen_dash.components import card
 from essen_dash.data import AppData, current
+from essen_dash.datasets import DATASETS, iso_dates
 from essen_dash.format import de_date
 from essen_dash.geo.boundaries import OFFICIAL_SOURCE
-from essen_dash.tables.catalog import VIEWS, iso_dates
+from essen_dash.params import parse
 from essen_dash.tables.schema import TABLES
 
 dash.register_page(__name__, path="/daten", name="Daten & Quellen", title="Daten & Quellen – Sozialdaten Essen",
@@ -20,17 +21,16 @@ PAGE = "daten"
 DEFAULT_VIEW = "bezirke"
 
 
-def narrowed(data: AppData, name: str, bezirke: set[str]) -> pd.DataFrame:
+def narrowed(data: AppData, name: str, bezirke) -> pd.DataFrame:
     """Return the table, limited to the chosen Bezirke where it has a Bezirk column."""
-    df = VIEWS[name].get(data.tables)
+    df = DATASETS[name].get(data)
     if bezirke and "bezirk_id" in df.columns:
         df = df[df["bezirk_id"].isin(bezirke)]
     return iso_dates(df)
 
 
 def columns(name: str, df: pd.DataFrame) -> list[dict]:
-    table = TABLES.get({"stadtteile-hotspots": "stadtteile_hotspots", "crosswalk": "jobcenter_crosswalk",
-                        "register": "stadtteile_register", "origin-countries": "origin_countries"}.get(name, name))
+    table = TABLES.get(DATASETS[name].table)
     out = []
     for col in df.columns:
         spec = next((c for c in table.columns if c.name == col), None) if table else None
@@ -86,8 +86,8 @@ def sources_section(data: AppData) -> html.Div:
 
 def layout(tabelle=None, **params):
     data = current()
-    name = tabelle if tabelle in VIEWS else DEFAULT_VIEW
-    df = narrowed(data, name, selection(params.get("bezirk")))
+    name = tabelle if tabelle in DATASETS else DEFAULT_VIEW
+    df = narrowed(data, name, parse(params, data, ("bezirk",))[0].bezirk)
     return html.Div(className="page page-daten", children=[
         html.H1("Daten & Quellen", className="page-title"),
         html.P("Alle Tabellen wie veröffentlicht, mit ihren Quellen. Sortieren und Filtern in den Spaltenköpfen.",
@@ -95,7 +95,7 @@ def layout(tabelle=None, **params):
         card("Tabellen", html.Div(className="controls", children=[
             html.Label([html.Span("Tabelle", className="filter-label"), dcc.Dropdown(
                 id=f"{PAGE}-choice", clearable=False, value=name,
-                options=[{"label": v.title, "value": k} for k, v in VIEWS.items()])], className="control wide"),
+                options=[{"label": v.title, "value": k} for k, v in DATASETS.items()])], className="control wide"),
             html.Div(className="downloads", children=[
                 html.Button("CSV herunterladen", id=f"{PAGE}-csv", className="btn"),
                 html.Button("Excel herunterladen", id=f"{PAGE}-xlsx", className="btn")]),
@@ -108,15 +108,17 @@ def layout(tabelle=None, **params):
 
 @callback(Output(f"{PAGE}-table-area", "children"), Input(f"{PAGE}-choice", "value"), Input("filter-bezirke", "value"))
 def show(name, bezirke):
-    name = name if name in VIEWS else DEFAULT_VIEW
-    return data_table(name, narrowed(current(), name, selection(bezirke)))
+    name = name if name in DATASETS else DEFAULT_VIEW
+    data = current()
+    return data_table(name, narrowed(data, name, parse({"bezirk": bezirke or ()}, data, ("bezirk",))[0].bezirk))
 
 
 @callback(Output(f"{PAGE}-download", "data"), Input(f"{PAGE}-csv", "n_clicks"), Input(f"{PAGE}-xlsx", "n_clicks"),
           State(f"{PAGE}-choice", "value"), State("filter-bezirke", "value"), prevent_initial_call=True)
 def download(_csv, _xlsx, name, bezirke):
-    name = name if name in VIEWS else DEFAULT_VIEW
-    df = narrowed(current(), name, selection(bezirke))
+    name = name if name in DATASETS else DEFAULT_VIEW
+    data = current()
+    df = narrowed(data, name, parse({"bezirk": bezirke or ()}, data, ("bezirk",))[0].bezirk)
     if dash.ctx.triggered_id == f"{PAGE}-xlsx":
         return dcc.send_data_frame(df.to_excel, f"essen-{name}.xlsx", sheet_name=name[:31], index=False)
     return dcc.send_data_frame(df.to_csv, f"essen-{name}.csv", index=False)

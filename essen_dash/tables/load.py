@@ -227,8 +227,58 @@ def documented_stichtage(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
                           f"Stichtag {stichtag} hat keinen Quelleneintrag in documents.csv ({column})")
 
 
+def catalog_consistent(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
+    """Check every catalog row against the other rows and the tables: formulas, levels, references, texts."""
+    from essen_dash.kennzahlen import FACTS, LEVEL_TABLES, PLACEHOLDER, Catalog, FormulaError, kennzahl_from_row
+
+    file = TABLES["kennzahlen"].path
+    rows = t["kennzahlen"].to_dict("records")
+    known = {r["key"]: kennzahl_from_row(r) for r in rows}
+    for i, row in enumerate(rows, start=2):
+        k = known[row["key"]]
+        def problem(column: str, rule: str) -> Problem:
+            return Problem(file, i, column, f"Kennzahl {k.key!r}: {rule}")
+        inputs: tuple[str, ...] = ()
+        if k.formula:
+            try:
+                inputs = k.inputs
+            except FormulaError as exc:
+                yield problem("formula", str(exc))
+                continue
+            for name in inputs:
+                if name not in known:
+                    yield problem("formula", f"unbekannte Kennzahl {name!r} in der Formel")
+        elif k.is_derived or k.reference == "ratio":
+            yield problem("formula", "Formel fehlt (nötig für derived und für den Stadtwert ratio)")
+        for level in k.levels:
+            table, _ = LEVEL_TABLES[level]
+            if not k.is_derived and k.key not in t[table].columns:
+                yield problem("levels", f"veröffentlicht auf Ebene {level}, aber {table}.csv hat keine Spalte {k.key!r}")
+            if k.is_derived:
+                for name in inputs:
+                    if name in known and level not in known[name].levels:
+                        yield problem("levels", f"Eingang {name!r} gibt es auf Ebene {level} nicht")
+        if k.reference == "published":
+            group, _, column = k.reference_source.partition(":")
+            if group not in set(t["city"]["group_name"]) or column not in t["city"].columns:
+                yield problem("reference_source", f"{k.reference_source!r} ist keine Gruppe:Spalte der Tabelle city")
+        if k.reference == "ratio":
+            for name in inputs:
+                if name in known and known[name].reference == "none":
+                    yield problem("reference", f"Stadtwert ratio braucht Stadtwerte der Eingänge; {name!r} hat keinen")
+        for column, text in (("label", k.label), ("short_label", k.short), ("definition", k.definition),
+                             ("reference_note", k.reference_note)):
+            for name in PLACEHOLDER.findall(text or ""):
+                if name not in FACTS:
+                    yield problem(column, f"unbekannter Platzhalter {{{name}}}; bekannt: {', '.join(FACTS)}")
+    try:
+        Catalog(list(known.values())).derivation_order()
+    except FormulaError as exc:
+        yield Problem(file, None, "formula", str(exc))
+
+
 CROSS_RULES: tuple[CrossRule, ...] = (
-    all_bezirke_each_stichtag, full_jobcenter_grid, crosswalk_areas_known, documented_stichtage,
+    all_bezirke_each_stichtag, full_jobcenter_grid, crosswalk_areas_known, documented_stichtage, catalog_consistent,
 )
 
 

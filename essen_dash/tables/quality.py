@@ -9,13 +9,14 @@ beside the data; they never alter it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 
 from essen_dash.format import de_number
+from essen_dash.kennzahlen import Catalog, Interval, Kennzahl, city_value, evaluate, render
 from essen_dash.tables.load import Tables
 
 #: Published shares carry one decimal: rounding alone explains a gap up to half a unit.
@@ -64,57 +65,55 @@ def pct(count: float, base: float) -> float:
     return 100.0 * count / base
 
 
-def share_of_derived_base(count: float, population: float, base_pct: float) -> tuple[float, float]:
-    """Return the range of count / (population × base_pct) when base_pct is rounded to one decimal."""
-    return (pct(count, population * (base_pct + HALF_UNIT) / 100),
-            pct(count, population * (base_pct - HALF_UNIT) / 100))
+def half_unit(k: Kennzahl) -> float:
+    """Return how far a published figure of ``k`` may lie from the truth by rounding alone (counts are exact)."""
+    return 0.0 if k.kind == "count" else 0.5 * 10 ** -k.decimals
 
 
-Check = Callable[[Tables], Iterator[Finding]]
+def as_interval(catalog: Catalog, key: str, row: Mapping) -> Interval:
+    """Return what the published figures of one area say about Kennzahl ``key``: an interval."""
+    k = catalog[key]
+    if k.is_derived:
+        return evaluate(k.tree, {name: as_interval(catalog, name, row) for name in k.inputs})
+    return Interval.of(float(row[key]), half_unit(k))
 
 
-def origin12_shares(t: Tables) -> Iterator[Finding]:
-    for row in t["bezirke"].itertuples():
-        value = pct(row.origin12_count, row.population_count)
-        yield Finding("Anteil der wesentlichen Herkunftsländer", f"Bezirk {row.bezirk_id}", row.stichtag,
-                      row.origin12_pct, value, value, HALF_UNIT,
-                      "origin12_count / population_count × 100")
+Check = Callable[[Tables, Catalog], Iterator[Finding]]
 
 
-def bg_ro_shares(t: Tables) -> Iterator[Finding]:
-    parts = (("bg_pct", ("bg_count",), "Bulgarien"), ("ro_pct", ("ro_count",), "Rumänien"),
-             ("bg_ro_pct", ("bg_count", "ro_count"), "Bulgarien/Rumänien gesamt"))
-    for row in t["bezirke"].itertuples():
-        for column, counts, label in parts:
-            count = sum(getattr(row, c) for c in counts)
-            low, high = share_of_derived_base(count, row.population_count, row.non_german_pct)
-            yield Finding(f"Anteil {label} an Nichtdeutschen", f"Bezirk {row.bezirk_id}", row.stichtag,
-                          getattr(row, column), low, high, HALF_UNIT,
-                          f"({' + '.join(counts)}) / (population_count × non_german_pct / 100) × 100; "
-                          "Spanne aus der Rundung von non_german_pct")
+def published_formulas(t: Tables, catalog: Catalog) -> Iterator[Finding]:
+    """Recompute every published Bezirk figure whose catalog row states a formula, from the other figures."""
+    for stichtag, rows in t["bezirke"].groupby("stichtag", sort=False):
+        cat = catalog.resolved(t, stichtag)
+        for k in cat.values():
+            if k.is_derived or not k.formula or "bezirk" not in k.levels:
+                continue
+            shown = render(k.tree, lambda n: cat[n].short)
+            for row in rows.to_dict("records"):
+                got = evaluate(k.tree, {n: as_interval(cat, n, row) for n in k.inputs})
+                yield Finding(k.label, f"Bezirk {row['bezirk_id']}", stichtag, float(row[k.key]), got.low, got.high,
+                              half_unit(k), shown + ("; Spanne aus der Rundung der Eingänge"
+                                                     if got.high - got.low > EPS else ""), unit=k.unit)
 
 
-def bezirk_population_sum(t: Tables) -> Iterator[Finding]:
-    city = t["city"]
-    for stichtag, rows in t["bezirke"].groupby("stichtag"):
-        total = city[(city["stichtag"] == stichtag) & (city["group_kind"] == "total")]["person_count"]
-        s = float(rows["population_count"].sum())
-        yield Finding("Summe der Bezirksbevölkerungen", "Gesamtstadt", stichtag, float(total.iloc[0]), s, s, 0,
-                      "Σ population_count der Bezirke = Gesamtbevölkerung", unit="Personen")
+def published_city_sums(t: Tables, catalog: Catalog) -> Iterator[Finding]:
+    """Compare each published city count with the sum of the Bezirke."""
+    for stichtag, rows in t["bezirke"].groupby("stichtag", sort=False):
+        cat = catalog.resolved(t, stichtag)
+        city = t["city"][t["city"]["stichtag"] == stichtag]
+        for k in cat.values():
+            if k.reference != "published" or k.kind != "count":
+                continue
+            published = city_value(cat, k.key, rows, city)
+            total = Interval(0.0, 0.0)
+            for row in rows.to_dict("records"):
+                total = total + as_interval(cat, k.key, row)
+            yield Finding(f"{k.label}: Summe der Bezirke", "Gesamtstadt", stichtag, published, float(total.low),
+                          float(total.high), 0, f"Σ {k.short} der Bezirke = veröffentlichter Wert der Gesamtstadt",
+                          unit=k.unit)
 
 
-def non_german_count_sum(t: Tables) -> Iterator[Finding]:
-    city = t["city"]
-    for stichtag, rows in t["bezirke"].groupby("stichtag"):
-        published = city[(city["stichtag"] == stichtag) & (city["group_kind"] == "non_german")]["person_count"]
-        low = float((rows["population_count"] * (rows["non_german_pct"] - HALF_UNIT) / 100).sum())
-        high = float((rows["population_count"] * (rows["non_german_pct"] + HALF_UNIT) / 100).sum())
-        yield Finding("Nichtdeutsche: Summe der Bezirke", "Gesamtstadt", stichtag, float(published.iloc[0]),
-                      low, high, 0, "Σ population_count × non_german_pct / 100 der Bezirke; Spanne aus der Rundung",
-                      unit="Personen")
-
-
-def city_shares(t: Tables) -> Iterator[Finding]:
+def city_shares(t: Tables, catalog: Catalog) -> Iterator[Finding]:
     city = t["city"]
     for stichtag, rows in city.groupby("stichtag"):
         total = rows[rows["group_kind"] == "total"]["person_count"].iloc[0]
@@ -130,7 +129,7 @@ def city_shares(t: Tables) -> Iterator[Finding]:
                               value, value, HALF_UNIT, "person_count / Nichtdeutsche × 100")
 
 
-def jobcenter_columns(t: Tables) -> Iterator[Finding]:
+def jobcenter_columns(t: Tables, catalog: Catalog) -> Iterator[Finding]:
     for (stichtag, group), rows in t["jobcenter"].groupby(["stichtag", "origin_group"], sort=False):
         s = float(rows["share_pct"].sum())
         yield Finding("JobCenter-Spalte summiert sich zu 100 %", group, stichtag, 100.0, s, s,
@@ -138,7 +137,7 @@ def jobcenter_columns(t: Tables) -> Iterator[Finding]:
                       "Toleranz: halbe Rundungseinheit je Summand")
 
 
-def project_housing_sum(t: Tables) -> Iterator[Finding]:
+def project_housing_sum(t: Tables, catalog: Catalog) -> Iterator[Finding]:
     for stichtag, rows in t["bezirke"].groupby("stichtag"):
         s = float(rows["project_housing_pct"].sum())
         yield Finding("Projektwohnungen: Anteile summieren sich zu 100 %", "alle Bezirke", stichtag, 100.0, s, s,
@@ -146,15 +145,14 @@ def project_housing_sum(t: Tables) -> Iterator[Finding]:
                       "Toleranz: halbe Rundungseinheit je Summand")
 
 
-CHECKS: tuple[Check, ...] = (
-    origin12_shares, bg_ro_shares, bezirk_population_sum, non_german_count_sum, city_shares,
-    jobcenter_columns, project_housing_sum,
-)
+CHECKS: tuple[Check, ...] = (published_formulas, published_city_sums, city_shares, jobcenter_columns,
+                              project_housing_sum)
 
 
-def findings(t: Tables) -> list[Finding]:
+def findings(t: Tables, catalog: Catalog | None = None) -> list[Finding]:
     """Return every comparison, discrepancies first."""
-    out = [f for check in CHECKS for f in check(t)]
+    catalog = catalog or Catalog.from_table(t["kennzahlen"])
+    out = [f for check in CHECKS for f in check(t, catalog)]
     return sorted(out, key=lambda f: not f.is_discrepancy)
 
 

@@ -229,6 +229,42 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
+            name="kennzahlen",
+            title="Kennzahlenkatalog",
+            source_kind="catalog",
+            primary_key=("key",),
+            description="Eine Zeile je Kennzahl: Bezeichnung, Einheit, Art, Herkunft (veröffentlicht oder nach "
+                        "Formel berechnet), Wert der Gesamtstadt, Ebenen, Quelle und andere Schreibweisen.",
+            columns=(
+                Column("key", "string", "Schlüssel", constraints={"unique": True, "pattern": "[a-z][a-z0-9_]*"},
+                       description="Spaltenname im Datenvertrag; Formeln nennen andere Kennzahlen mit ihm"),
+                Column("label", "string", "Bezeichnung",
+                       description="darf {anzahl_herkunftslaender} enthalten (aus origin_countries)"),
+                Column("short_label", "string", "Kurzbezeichnung"),
+                Column("unit", "string", "Einheit"),
+                Column("kind", "string", "Art", constraints={"enum": ["share", "count", "index", "ratio"]}),
+                Column("definition", "string", "Definition"),
+                Column("obtained", "string", "Herkunft", constraints={"enum": ["published", "derived"]},
+                       description="published: Spalte gleichen Namens in der Tabelle der Ebene; derived: Formel"),
+                Column("formula", "string", "Formel", required=False,
+                       description="Arithmetik (+ − × /) über Schlüssel anderer Kennzahlen; bei veröffentlichten "
+                                   "Kennzahlen die Formel, der der veröffentlichte Wert entspricht"),
+                Column("reference", "string", "Wert der Gesamtstadt",
+                       constraints={"enum": ["published", "sum", "ratio", "none"]},
+                       description="published: aus der Tabelle city; sum: Summe der Bezirke; ratio: Formel auf die "
+                                   "Stadtwerte der Eingänge; none: kein Stadtwert"),
+                Column("reference_source", "string", "Stadtwert: Gruppe und Spalte in city", required=False,
+                       constraints={"pattern": "[^:]+:[a-z_]+"}),
+                Column("reference_note", "string", "Hinweis zum Stadtwert", required=False),
+                Column("decimals", "integer", "Nachkommastellen", constraints={"minimum": 0, "maximum": 4}),
+                Column("levels", "string", "Ebenen", constraints={"pattern": "(bezirk|stadtteil)( (bezirk|stadtteil))*"}),
+                Column("source", "string", "Quelle", constraints={"enum": ["bezirke", "jobcenter"]},
+                       description="welche Quellenangabe in documents.csv gilt"),
+                Column("aliases", "string", "andere Schreibweisen", required=False,
+                       description="durch | getrennt; Spaltenköpfe, unter denen Ämter die Kennzahl liefern"),
+            ),
+        ),
+        Table(
             name="stadtteile_register",
             title="Amtliches Stadtteilverzeichnis",
             source_kind="register",
@@ -241,6 +277,5 @@ TABLES: dict[str, Table] = {
         ),
     )
 }
-
-#: Tables an importer derives from a council submission (the register is not among them).
-VORLAGE_TABLES = tuple(name for name, t in TABLES.items() if t.source_kind != "register")
+#: Tables kept as they are when a submission is imported (not derived from it).
+REFERENCE_TABLES = tuple(name for name, t in TABLES.items() if t.source_kind in ("register", "catalog"))

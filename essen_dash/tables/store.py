@@ -14,12 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from essen_dash.tables.schema import LICENCE_DL_DE_BY, LICENCE_FIGURES, TABLES, Table
+from essen_dash.tables.schema import LICENCE_DL_DE_BY, LICENCE_FIGURES, REFERENCE_TABLES, TABLES, Table
 
 DESCRIPTOR = "datapackage.json"
-REGISTER_SOURCE = {
-    "title": "Amtliches Stadtteilverzeichnis (Nummerierung des Amts für Statistik)",
-    "publisher": "Stadt Essen, Amt für Statistik",
+#: Sources and licences of the tables that do not come from a submission.
+OWN_SOURCES = {
+    "register": ({"title": "Amtliches Stadtteilverzeichnis (Nummerierung des Amts für Statistik)",
+                  "publisher": "Stadt Essen, Amt für Statistik"}, LICENCE_DL_DE_BY),
+    "catalog": ({"title": "Kennzahlenkatalog von essen-dash: Definitionen und Formeln zu den veröffentlichten Zahlen",
+                 "publisher": "essen-dash"}, LICENCE_FIGURES),
 }
 
 
@@ -69,7 +72,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
         table = TABLES[name]
         path = out_dir / table.path
         new = as_strings(table, df)
-        if path.exists() and name != "stadtteile_register":
+        if path.exists() and name not in REFERENCE_TABLES:
             new = merge(table, read_strings(path), new)
         write_csv(new, path)
         written.append(path)
@@ -103,7 +106,8 @@ def descriptor(documents: pd.DataFrame) -> dict:
     """Return the Frictionless data package descriptor for a data folder."""
     resources = []
     for table in TABLES.values():
-        sources = [REGISTER_SOURCE] if table.source_kind == "register" else document_sources(documents, table.source_kind)
+        own = OWN_SOURCES.get(table.source_kind)
+        sources = [own[0]] if own else document_sources(documents, table.source_kind)
         resources.append({
             "name": table.name,
             "title": table.title,
@@ -115,7 +119,7 @@ def descriptor(documents: pd.DataFrame) -> dict:
             "dialect": {"delimiter": ",", "doubleQuote": True, "header": True},
             "schema": table.schema_descriptor(),
             "sources": sources,
-            "licenses": [LICENCE_FIGURES if table.source_kind != "register" else LICENCE_DL_DE_BY],
+            "licenses": [own[1] if own else LICENCE_FIGURES],
         })
     return {
         "profile": "tabular-data-package",

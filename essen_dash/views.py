@@ -1,0 +1,282 @@
+"""Every view of the dashboard, defined once: its parameters, its frame and figure, its heading and source.
+
+A :class:`View` builds a :class:`Chart` — the figure without heading, plus the
+heading, subtitle and source line as text (and, for tables, the table itself).
+The pages show it with the screen style (:func:`screen_figure`), the exports
+re-apply only size, format and the print heading; download links, the export
+route, the district pack and ``essen-dash export`` all look views up here.
+Geometry enters through ``geo``: a URL on screen, the GeoJSON itself in exports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Union
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from essen_dash.classify import SCHEMES
+from essen_dash.data import AppData, memoized
+from essen_dash.figures import jobcenter as jcfig
+from essen_dash.figures.bars import allocation_bars, allocation_scatter, profile, ranking
+from essen_dash.figures.choropleth import NO_VALUE_LABEL, choropleth, classes_for
+from essen_dash.figures.common import base_layout
+from essen_dash.figures.tables import table_figure
+from essen_dash.format import de_date, de_number
+from essen_dash.frames import (ALLOCATION, LEVELS, UNASSIGNED, allocation_frame, jobcenter_area_frame,
+                               jobcenter_map_view, jobcenter_matrix, kennzahl_frame, outline_coords, overlapping_areas,
+                               profile_frame)
+from essen_dash.params import ParamError, Params, parse
+
+Geo = Callable[[str], Union[str, dict]]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What a view shows: the figure (no heading), its heading and source, and for tables the table."""
+
+    figure: go.Figure
+    title: str
+    subtitle: str
+    source: str
+    table: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class View:
+    """One view: where it lives, which parameters it reads, and how it is built."""
+
+    page: str
+    chart: str
+    label: str
+    params: tuple[str, ...]
+    build: Callable[[AppData, Params, Geo], Chart] = field(repr=False)
+    needs_geometry: bool = False
+    #: the view shows one Bezirk (the profile): exactly one in the ``bezirk`` parameter
+    one_bezirk: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.page}-{self.chart}"
+
+
+class ViewError(ValueError):
+    """A view cannot be built as asked (German message for a 400 answer)."""
+
+
+def screen_geo(level: str) -> str:
+    """Return where the browser fetches a level's boundaries (once per page load)."""
+    return f"/geo/{level}.geojson"
+
+
+def filter_text(p: Params) -> str:
+    return f"Auswahl: Stadtbezirk {', '.join(p.bezirk)}" if p.bezirk else "alle Stadtbezirke"
+
+
+# --- builders ------------------------------------------------------------------------------
+
+def karte_map(data: AppData, p: Params, geo: Geo) -> Chart:
+    k = data.catalog(p.stichtag)[p.indicator]
+    frame = kennzahl_frame(data, k.key, p.level, p.stichtag)
+    fig = choropleth(frame, k, p.scheme, geo(p.level), level=p.level, selected=p.selected,
+                     labels=data.boundaries.label_points[p.level],
+                     outline=outline_coords(data.boundaries.bezirke, p.bezirk) if p.bezirk else None)
+    return Chart(fig, k.label, f"{LEVELS[p.level]}, Stand {de_date(p.stichtag)} · {SCHEMES[p.scheme].label} · "
+                 f"{filter_text(p)} · Einheit: {k.unit}", data.source_line(p.stichtag))
+
+
+def karte_ranking(data: AppData, p: Params, geo: Geo) -> Chart:
+    k = data.catalog(p.stichtag)[p.indicator]
+    frame = kennzahl_frame(data, k.key, "bezirk", p.stichtag)
+    fig = ranking(frame, k, classes_for(frame, k, p.scheme).colours, selected=p.selected)
+    reference = " · gestrichelt: Wert der Gesamtstadt" if k.has_reference else ""
+    return Chart(fig, f"Rangfolge der Stadtbezirke: {k.short}",
+                 f"Stand {de_date(p.stichtag)} · {filter_text(p)} · Einheit: {k.unit}{reference}",
+                 data.source_line(p.stichtag, geometry=False))
+
+
+def _jc(data: AppData, p: Params):
+    jc_day = data.jobcenter_stichtag(p.stichtag)
+    return jc_day, jobcenter_matrix(data.tables, jc_day)
+
+
+def _unassigned(matrix: pd.DataFrame, group: str) -> float:
+    return float(matrix.loc[UNASSIGNED, group]) if UNASSIGNED in matrix.index else 0.0
+
+
+def jobcenter_heatmap(data: AppData, p: Params, geo: Geo) -> Chart:
+    jc_day, matrix = _jc(data, p)
+    rows = overlapping_areas(data.tables, jc_day, p.selected) if p.bezirk else list(matrix.index)
+    subtitle = (f"Bereiche mit Stadtteilen in Stadtbezirk {', '.join(p.bezirk)}" if p.bezirk else
+                "alle Bereiche")
+    return Chart(jcfig.heatmap(matrix.loc[rows]),
+                 "SGB-II-Leistungsbeziehende: Verteilung nach Herkunft auf die JobCenter-Bereiche",
+                 f"Stand {de_date(jc_day)} · {subtitle} · Einheit: % · jede Spalte der ganzen Stadt ergibt 100 %",
+                 data.source_line(p.stichtag, "jobcenter", geometry=False))
+
+
+def jobcenter_map(data: AppData, p: Params, geo: Geo) -> Chart:
+    jc_day, matrix = _jc(data, p)
+    frame, parts = jobcenter_map_view(data.tables, data.jobcenter_geo[jc_day], data.boundaries.stadtteile, jc_day,
+                                      p.gruppe, p.selected)
+    fig = jcfig.area_map(frame, parts["core"], parts["others"], parts["hatch"], parts["outline"], parts["labels"])
+    return Chart(fig, f"Leistungsbeziehende aus {p.gruppe}: Anteil je JobCenter-Bereich",
+                 f"Stand {de_date(jc_day)} · {filter_text(p)} · Einheit: % · nicht zugeordnet: "
+                 f"{jcfig.pct(_unassigned(matrix, p.gruppe))} · schraffiert: teilweise/mehrfach zugeordnet",
+                 data.source_line(p.stichtag, "jobcenter"))
+
+
+def jobcenter_bars(data: AppData, p: Params, geo: Geo) -> Chart:
+    jc_day, matrix = _jc(data, p)
+    frame = jobcenter_area_frame(data.tables, data.jobcenter_geo.get(jc_day), jc_day, p.gruppe)
+    if p.bezirk:
+        keep = set(overlapping_areas(data.tables, jc_day, p.selected))
+        frame = frame[[bool(set(a) & keep) for a in frame["jc_areas"]]]
+    return Chart(jcfig.area_bars(frame), f"Leistungsbeziehende aus {p.gruppe}: Anteil je JobCenter-Bereich",
+                 f"Stand {de_date(jc_day)} · {filter_text(p)} · Einheit: % · nicht zugeordnet: "
+                 f"{jcfig.pct(_unassigned(matrix, p.gruppe))}",
+                 data.source_line(p.stichtag, "jobcenter", geometry=False))
+
+
+def _allocation_labels(data: AppData, p: Params) -> tuple[str, str]:
+    catalog = data.catalog(p.stichtag)
+    housing, count = (catalog[key] for key in ALLOCATION)
+    return f"Anteil an den {housing.short}", f"Anteil an den {count.label}"
+
+
+def zuteilung_bars(data: AppData, p: Params, geo: Geo) -> Chart:
+    housing, residents = _allocation_labels(data, p)
+    fig = allocation_bars(allocation_frame(data, p.stichtag), housing, residents, selected=p.selected)
+    return Chart(fig, f"{housing} und {residents} je Bezirk", f"Stand {de_date(p.stichtag)} · {filter_text(p)} · "
+                 "Einheit: % · Einwohneranteil = Anzahl des Bezirks / Summe der Bezirke × 100",
+                 data.source_line(p.stichtag, geometry=False))
+
+
+def zuteilung_scatter(data: AppData, p: Params, geo: Geo) -> Chart:
+    housing, residents = _allocation_labels(data, p)
+    fig = allocation_scatter(allocation_frame(data, p.stichtag), housing, residents, selected=p.selected)
+    return Chart(fig, "Wohnungsanteil gegen Einwohneranteil (Parität = Verhältnis 1)",
+                 f"Stand {de_date(p.stichtag)} · {filter_text(p)} · Einheit: %",
+                 data.source_line(p.stichtag, geometry=False))
+
+
+def zuteilung_table(data: AppData, p: Params, geo: Geo) -> Chart:
+    frame = allocation_frame(data, p.stichtag)
+    shown = frame[frame["bezirk_id"].isin(p.selected)] if p.bezirk else frame
+    housing, residents = _allocation_labels(data, p)
+    count = data.catalog(p.stichtag)[ALLOCATION[1]]
+    table = pd.DataFrame({
+        "Bezirk": shown["name"], housing: [de_number(v, 1, "%") for v in shown["housing_pct"]],
+        count.short: [count.format(v) for v in shown["resident_count"]],
+        residents: [de_number(v, 1, "%") for v in shown["resident_share_pct"]],
+        "Verhältnis": [de_number(v, 2) for v in shown["ratio"]]})
+    return _table_chart(table, "Zuteilung der Projektwohnungen je Bezirk",
+                        f"Stand {de_date(p.stichtag)} · {filter_text(p)}", data.source_line(p.stichtag, geometry=False))
+
+
+def bezirk_profile(data: AppData, p: Params, geo: Geo) -> Chart:
+    bezirk_id = p.bezirk[0]
+    rows = profile_frame(data, bezirk_id, p.stichtag)
+    return Chart(profile(rows[rows["index"].notna()]), f"Stadtbezirk {bezirk_id} im Vergleich zur Gesamtstadt",
+                 f"Stand {de_date(p.stichtag)} · Index: Bezirkswert / Wert der Gesamtstadt × 100",
+                 data.source_line(p.stichtag, geometry=False))
+
+
+def bezirk_kennzahlen(data: AppData, p: Params, geo: Geo) -> Chart:
+    """The data table of a profile: every Kennzahl of the selected Bezirke against the city."""
+    frames = {b: profile_frame(data, b, p.stichtag) for b in p.bezirk}
+    first = frames[p.bezirk[0]]
+    table = pd.DataFrame({"Kennzahl": first["long"]})
+    for b, rows in frames.items():
+        table[f"Stadtbezirk {b}"] = rows["value_text"].to_numpy()
+        table[f"Rang {b} (von 9)"] = rows["rank"].astype(str).to_numpy()
+    table["Gesamtstadt"] = first["city_text"].to_numpy()
+    table["Stadtwert"] = first["city_formula"].to_numpy()
+    return _table_chart(table, f"Kennzahlen Stadtbezirk {', '.join(p.bezirk)}", f"Stand {de_date(p.stichtag)}",
+                        data.source_line(p.stichtag, geometry=False))
+
+
+def bezirk_stadtteile(data: AppData, p: Params, geo: Geo) -> Chart:
+    """The Stadtteile of the selected Bezirke with each Stadtteil Kennzahl and their JobCenter areas."""
+    catalog = data.catalog(p.stichtag)
+    kennzahlen = catalog.at_level("stadtteil")
+    frames = {k.key: kennzahl_frame(data, k.key, "stadtteil", p.stichtag) for k in kennzahlen}
+    base = next(iter(frames.values())) if frames else None
+    cw = data.tables["jobcenter_crosswalk"]
+    cw = cw[cw["stichtag"] == data.jobcenter_stichtag(p.stichtag)]
+    named = set(cw["stadtteil_nr"])
+    keep = base["bezirk_id"].isin(p.selected).to_numpy()
+    table = pd.DataFrame({"Nr.": base["key"][keep], "Stadtteil": base["name"][keep],
+                          "Stadtbezirk": base["bezirk_id"][keep]})
+    for k in kennzahlen:
+        table[k.short] = [k.format(v) if pd.notna(v) else NO_VALUE_LABEL for v in frames[k.key]["value"][keep]]
+
+    def areas_of(nr: str) -> str:
+        rows = cw[cw["stadtteil_nr"] == int(nr)]
+        text = ", ".join(f"{r.jc_area}{' (teilweise)' if r.is_partial else ''}" for r in rows.itertuples())
+        return text if int(nr) in named else "in der Quelle nicht genannt"
+
+    table["JobCenter-Bereich"] = [areas_of(nr) for nr in table["Nr."]]
+    return _table_chart(table.reset_index(drop=True), f"Stadtteile von Stadtbezirk {', '.join(p.bezirk)}",
+                        f"Stand {de_date(p.stichtag)} · Werte nur für die Stadtteile, die die Quelle nennt",
+                        data.source_line(p.stichtag, geometry=False))
+
+
+def _table_chart(table: pd.DataFrame, title: str, subtitle: str, source: str) -> Chart:
+    return Chart(table_figure(table), title, subtitle, source, table)
+
+
+VIEWS: dict[str, View] = {v.key: v for v in (
+    View("karte", "map", "Karte", ("indicator", "scheme", "level", "bezirk"), karte_map, needs_geometry=True),
+    View("karte", "ranking", "Rangfolge", ("indicator", "scheme", "bezirk"), karte_ranking),
+    View("jobcenter", "map", "Karte", ("gruppe", "bezirk"), jobcenter_map, needs_geometry=True),
+    View("jobcenter", "bars", "Balken", ("gruppe", "bezirk"), jobcenter_bars),
+    View("jobcenter", "heatmap", "Heatmap", ("bezirk",), jobcenter_heatmap),
+    View("zuteilung", "bars", "Balken", ("bezirk",), zuteilung_bars),
+    View("zuteilung", "scatter", "Streudiagramm", ("bezirk",), zuteilung_scatter),
+    View("zuteilung", "table", "Tabelle", ("bezirk",), zuteilung_table),
+    View("bezirk", "profile", "Profil", ("bezirk",), bezirk_profile, one_bezirk=True),
+    View("bezirk", "kennzahlen", "Kennzahlen", ("bezirk",), bezirk_kennzahlen, one_bezirk=True),
+    View("bezirk", "stadtteile", "Stadtteile", ("bezirk",), bezirk_stadtteile, one_bezirk=True),
+)}
+DEFAULT_CHART = {"karte": "map", "jobcenter": "map", "zuteilung": "bars", "bezirk": "profile"}
+
+
+def find_view(page: str | None, chart: str | None) -> View:
+    """Return the view of a page and chart (the page's main view without a chart), or raise :class:`ViewError`."""
+    pages = sorted({v.page for v in VIEWS.values()})
+    if page not in pages:
+        raise ViewError(f"Unbekannte Seite „{str(page)[:40]}“. Erlaubt: {', '.join(pages)}")
+    key = f"{page}-{chart or DEFAULT_CHART[page]}"
+    if key not in VIEWS:
+        charts = [v.chart for v in VIEWS.values() if v.page == page]
+        raise ViewError(f"Unbekanntes Diagramm „{str(chart)[:40]}“. Erlaubt: {', '.join(charts)}")
+    return VIEWS[key]
+
+
+def view_params(view: View, raw: Mapping[str, object], data: AppData, *, strict: bool) -> tuple[Params, dict]:
+    """Return the view's parameters from ``raw`` (strict: raise :class:`ParamError` on a bad one)."""
+    p, notices = parse(raw, data, view.params, strict=strict)
+    if view.one_bezirk and len(p.bezirk) != 1:
+        if strict:
+            raise ParamError("Für diese Ansicht genau einen Stadtbezirk angeben, z. B. bezirk=III")
+    if view.needs_geometry and data.boundaries is None:
+        raise ViewError(f"Karten sind nicht verfügbar: {data.geometry_problem}")
+    return p, notices
+
+
+@memoized
+def build(data: AppData, key: str, p: Params, inline_geometry: bool = False) -> Chart:
+    """Return the chart of a view (memoized per bundle; callers copy the figure before changing it)."""
+    geo = data.boundaries.geojson if inline_geometry else screen_geo
+    return VIEWS[key].build(data, p, geo)
+
+
+def screen_figure(chart: Chart, height: int | None = None) -> go.Figure:
+    """Return the chart styled for the screen: heading and source inside the figure."""
+    fig = base_layout(go.Figure(chart.figure), chart.title, chart.subtitle, chart.source)
+    if height:
+        fig.update_layout(height=height)
+    return fig
