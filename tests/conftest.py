@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data folder, the seed submission, the real boundaries."""
+"""Shared fixtures. Unit tests read only the frozen fixtures in tests/fixtures/; integration tests the real data."""
 
 from __future__ import annotations
 
@@ -9,27 +9,36 @@ import pytest
 
 from essen_dash import paths
 
-SEED = paths.REPO_ROOT.parent / "shared" / "seeds" / "004_21aeda8fd511776f.txt"
-
-
-@pytest.fixture(scope="session")
-def seed_path() -> Path:
-    assert SEED.is_file(), f"seed submission missing: {SEED}"
-    return SEED
+FIXTURES = Path(__file__).parent / "fixtures"
+#: frozen copy of the 2016 data package (see tests/fixtures/README.md)
+FIXTURE_DATA = FIXTURES / "data-2016"
 
 
 @pytest.fixture(scope="session")
 def tables():
     from essen_dash.tables.load import load_tables
 
-    return load_tables(paths.DEFAULT_DATA_DIR)
+    return load_tables(FIXTURE_DATA)
+
+
+def load_without_maps(folder: Path, empty_geo: Path):
+    """Return the app data of ``folder`` with no boundaries (unit tests never read real geometry)."""
+    from essen_dash.data import load_app_data
+
+    return load_app_data(paths.Settings(data_dir=folder, geo_dir=empty_geo, cache_dir=empty_geo / "cache"))
+
+
+@pytest.fixture(scope="session")
+def app_data(tmp_path_factory):
+    """Return the app data of the frozen 2016 fixture, without boundaries."""
+    return load_without_maps(FIXTURE_DATA, tmp_path_factory.mktemp("no-geo"))
 
 
 @pytest.fixture
 def data_copy(tmp_path: Path) -> Path:
-    """Return a writable copy of the bundled data folder."""
+    """Return a writable copy of the frozen fixture data package."""
     target = tmp_path / "data"
-    shutil.copytree(paths.DEFAULT_DATA_DIR, target)
+    shutil.copytree(FIXTURE_DATA, target)
     return target
 
 

@@ -128,10 +128,12 @@ def prepared_set() -> list[str]:
 
 
 def holds_prepared(folder: Path) -> bool:
+    """Return whether ``folder`` holds the prepared files (both levels and the report)."""
     return all((folder / name).is_file() for name in prepared_set())
 
 
 def holds_raw(folder: Path) -> bool:
+    """Return whether ``folder`` holds both raw files."""
     return all((folder / name).is_file() for name in FILES.values())
 
 
@@ -338,8 +340,11 @@ def preparation_settings() -> dict:
 
 def raw_checksums(folder: Path) -> dict[str, dict]:
     """Return sha256 and size of each raw file in ``folder``."""
-    return {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-            for name in FILES.values() for data in [(folder / name).read_bytes()]}
+    out = {}
+    for name in FILES.values():
+        data = (folder / name).read_bytes()
+        out[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    return out
 
 
 def source_key(folder: Path, register: pd.DataFrame) -> str:
@@ -486,8 +491,8 @@ def build_prepared(raw_dir: Path, out_dir: Path, register: pd.DataFrame) -> Boun
     if out_dir.exists():
         foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in {*prepared_set(), README_FILE})
         if foreign or out_dir.resolve() == raw_dir.resolve():
-            raise FileExistsError(f"Zielordner {out_dir} enthält andere Dateien ({', '.join(foreign) or 'Rohdateien'}); "
-                                  "nicht ersetzt")
+            raise FileExistsError(f"Zielordner {out_dir} enthält andere Dateien "
+                                  f"({', '.join(foreign) or 'Rohdateien'}); nicht ersetzt")
     boundaries = prepare(raw_dir, register)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
@@ -523,7 +528,8 @@ def read_prepared(folder: Path, register: pd.DataFrame, source_dir: Path | None 
     check_bezirk_ids(bezirke["bezirk_id"], bezirke["bezirk_nr"], label)
     bezirke = bezirke.set_index(pd.Index(bezirke["bezirk_id"], name=None)).loc[list(BEZIRK_IDS)]
     stadtteile = match_register(stadtteile, register, f"Stadtteile ({folder / PREPARED_FILES['stadtteile']})")
-    return Boundaries(source_dir or folder, bezirke.reset_index(drop=True), stadtteile, read_report(folder / REPORT_FILE))
+    reports = read_report(folder / REPORT_FILE)
+    return Boundaries(source_dir or folder, bezirke.reset_index(drop=True), stadtteile, reports)
 
 
 def read_prepared_level(path: Path, columns: dict[str, type]) -> gpd.GeoDataFrame:
@@ -538,11 +544,11 @@ def read_prepared_level(path: Path, columns: dict[str, type]) -> gpd.GeoDataFram
     rows, geoms = [], []
     for i, feature in enumerate(features, 1):
         props = feature.get("properties") if isinstance(feature, dict) else None
-        wrong = [c for c, kind in columns.items()
-                 if not isinstance(props, dict) or type(props.get(c)) is not kind]
+        wrong = [f"{c} ({kind.__name__} erwartet)" for c, kind in columns.items()
+                 if not isinstance(props, dict) or type(props.get(c)) is not kind]  # bool is no int here
         if wrong:
             raise GeometryFileError(f"Grenzdatei {path}, Fläche {i}: Eigenschaft fehlt oder hat falschen Typ: "
-                                    f"{', '.join(f'{c} ({t.__name__} erwartet)' for c, t in columns.items() if c in wrong)}")
+                                    f"{', '.join(wrong)}")
         try:
             geom = shapely.geometry.shape(feature["geometry"])
         except Exception as exc:  # shapely raises several types for malformed coordinates

@@ -213,7 +213,7 @@ def app_tables():
     """Return the tables the app serves (same folder resolution as the server)."""
     from essen_dash.tables.load import load_tables
 
-    return load_tables()
+    return load_tables(paths.settings().data_dir)
 
 
 @pytest.fixture(scope="session")

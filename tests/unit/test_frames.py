@@ -1,47 +1,68 @@
-"""Joined frames: exact values, ranks, city references, derived allocation, JobCenter areas."""
+"""Joined frames: exact values, ranks, city references from the catalog, derived allocation, JobCenter areas."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 
-from essen_dash.frames import (allocation_frame, bezirk_frame, jobcenter_area_frame, jobcenter_matrix,
-                               overlapping_areas, stadtteil_frame)
-from essen_dash.indicators import INDICATORS
+from essen_dash.frames import (allocation_frame, area_values, city_values, jobcenter_area_frame, jobcenter_matrix,
+                               kennzahl_frame, overlapping_areas, profile_frame)
 
 DAY = date(2016, 9, 30)
 JC_DAY = date(2016, 10, 5)
 
 
-def test_bezirk_frame_values_ranks_and_city(tables):
-    f = bezirk_frame(tables, INDICATORS["origin12_pct"], DAY).set_index("bezirk_id")
+def test_bezirk_frame_values_ranks_and_city(app_data):
+    f = kennzahl_frame(app_data, "origin12_pct", "bezirk", DAY).set_index("bezirk_id")
     assert f["value"].tolist() == [7.1, 1.3, 4.2, 2.6, 5.1, 4.2, 4.2, 1.4, 1.1]
     assert f.loc["I", "rank"] == 1 and f.loc["III", "rank"] == f.loc["VI", "rank"] == 3 and f.loc["IX", "rank"] == 9
     assert f["city_value"].iloc[0] == pytest.approx(21287 / 588875 * 100)
 
 
 @pytest.mark.parametrize("key, city", [
-    ("bg_ro_pct", (1936 + 4005) / 89289 * 100),
+    ("bg_ro_pct", (1936 + 4005) / 89289 * 100),   # ratio: Σ counts over the published non-German count
     ("bg_pct", 1936 / 89289 * 100),
-    ("non_german_pct", 15.2),
-    ("project_housing_pct", 100 / 9),
-    ("population_count", 588875 / 9),
+    ("non_german_pct", 15.2),                      # published city value
+    ("population_count", 588875),                  # published city total, not the average Bezirk
+    ("origin12_count", 21287),                     # sum of the Bezirke
+    ("non_german_count", 89289),                   # published, while the Bezirk values are derived
 ])
-def test_city_values_follow_their_stated_formula(tables, key, city):
-    assert bezirk_frame(tables, INDICATORS[key], DAY)["city_value"].iloc[0] == pytest.approx(city)
+def test_city_values_follow_the_catalog(app_data, key, city):
+    assert city_values(app_data, DAY)[key] == pytest.approx(city)
+    assert kennzahl_frame(app_data, key, "bezirk", DAY)["city_value"].iloc[0] == pytest.approx(city)
 
 
-def test_stadtteil_frame_keeps_unpublished_missing(tables):
-    f = stadtteil_frame(tables, INDICATORS["origin12_pct"], DAY)
+def test_a_kennzahl_without_city_value_has_none(app_data):
+    assert city_values(app_data, DAY)["project_housing_pct"] is None
+    assert np.isnan(kennzahl_frame(app_data, "project_housing_pct", "bezirk", DAY)["city_value"]).all()
+
+
+def test_derived_kennzahl_is_computed_by_its_formula(app_data):
+    values = area_values(app_data, "bezirk", DAY).set_index("bezirk_id")
+    assert values.loc["I", "non_german_count"] == pytest.approx(67297 * 26.5 / 100)
+
+
+def test_stadtteil_values_keep_unpublished_missing(app_data):
+    f = kennzahl_frame(app_data, "origin12_pct", "stadtteil", DAY)
     assert len(f) == 50 and f["value"].notna().sum() == 8
     assert f.set_index("name").loc["Stadtkern", "value"] == 11.7
     assert f.set_index("name")["value"].isna()["Werden"]
-    assert stadtteil_frame(tables, INDICATORS["bg_pct"], DAY)["value"].isna().all()
+    assert kennzahl_frame(app_data, "bg_pct", "stadtteil", DAY)["value"].isna().all()
 
 
-def test_allocation_frame_formula(tables):
-    f = allocation_frame(tables, DAY).set_index("bezirk_id")
+def test_profile_compares_shares_by_index_and_counts_by_share_of_city(app_data):
+    rows = profile_frame(app_data, "III", DAY).set_index("key")
+    assert rows.loc["origin12_pct", "index"] == pytest.approx(100 * 4.2 / (21287 / 588875 * 100))
+    assert np.isnan(rows.loc["population_count", "index"])
+    assert rows.loc["population_count", "share_of_city"] == pytest.approx(100 * 98439 / 588875)
+    assert rows.loc["population_count", "city_text"] == "588.875 Personen"
+    assert rows.loc["project_housing_pct", "city_text"] == "kein Stadtwert"
+
+
+def test_allocation_frame_formula(app_data):
+    f = allocation_frame(app_data, DAY).set_index("bezirk_id")
     assert f.loc["VII", "resident_share_pct"] == pytest.approx(2981 / 21287 * 100)
     assert f.loc["VII", "ratio"] == pytest.approx(19.0 / (2981 / 21287 * 100))
     assert f["resident_share_pct"].sum() == pytest.approx(100)

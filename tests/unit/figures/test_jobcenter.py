@@ -14,16 +14,15 @@ JC_DAY = date(2016, 10, 5)
 
 def test_heatmap_equals_the_table(tables):
     m = jobcenter_matrix(tables, JC_DAY)
-    fig = heatmap(m, title="t")
+    fig = heatmap(m)
     h = fig.data[0]
     assert list(h.y) == list(m.index) and list(h.x) == list(m.columns)
     assert h.z[list(h.y).index("West")][list(h.x).index("Bulgarien")] == 30.0
     assert h.text[0][0] == "19,1 %"
 
 
-def test_bars_state_unassigned_and_sum_joint_lists():
+def test_bars_sum_joint_lists():
     frame = pd.DataFrame({"key": ["Süd 1 & Süd 2", "Nord"], "name": ["Süd 1 & Süd 2", "Nord"],
                           "jc_areas": [["Süd 1", "Süd 2"], ["Nord"]], "value": [16.8, 9.9]})
-    fig = area_bars(frame, 0.4, "Afghanistan", title="t")
+    fig = area_bars(frame)
     assert list(fig.data[0].y) == ["Nord", "Süd 1 + Süd 2"] and list(fig.data[0].text) == ["9,9 %", "16,8 %"]
-    assert "nicht zugeordnet: 0,4 %" in fig.layout.title.text

@@ -8,17 +8,17 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from essen_dash import paths
 from essen_dash.cli import main
 from essen_dash.sources.vorlage import VorlageParseError, read_vorlage
 from essen_dash.tables.load import load_tables
+from tests.conftest import FIXTURE_DATA
 from tests.unit import expected as E
 from tests.unit.sources.fake_vorlage import FakeVorlage
 
 
 @pytest.fixture(scope="module")
 def register() -> pd.DataFrame:
-    return load_tables(paths.DEFAULT_DATA_DIR)["stadtteile_register"]
+    return load_tables(FIXTURE_DATA)["stadtteile_register"]
 
 
 # --- every figure of section 3.1 is in data/, equal to the source ------------------------
@@ -91,17 +91,6 @@ def test_source_record(tables):
     assert (doc["jobcenter_source"], doc["jobcenter_stichtag"], doc["jobcenter_section"]) == ("FB 56", date(2016, 10, 5), "3.1.2")
 
 
-# --- the importer reproduces data/ -------------------------------------------------------------
-
-def test_import_of_the_seed_reproduces_data_exactly(seed_path, tmp_path):
-    out = tmp_path / "out"
-    assert main(["import-vorlage", str(seed_path), "--out", str(out)]) == 0
-    expected = sorted(p.name for p in paths.DEFAULT_DATA_DIR.iterdir())
-    assert sorted(p.name for p in out.iterdir()) == expected
-    match, mismatch, errors = filecmp.cmpfiles(paths.DEFAULT_DATA_DIR, out, expected, shallow=False)
-    assert mismatch == [] and errors == []
-
-
 # --- another submission of the same format ---------------------------------------------------
 
 def test_made_up_submission_imports_its_own_figures(tmp_path, register):
@@ -140,14 +129,14 @@ def test_made_up_submission_imports_its_own_figures(tmp_path, register):
 def test_second_stichtag_is_added_beside_the_first(tmp_path, data_copy):
     path = tmp_path / "vorlage.txt"
     path.write_text(FakeVorlage().text(), encoding="utf-8")
-    assert main(["import-vorlage", str(path), "--out", str(data_copy)]) == 0
+    assert main(["import-vorlage", str(path), "--out", str(data_copy), "--data-dir", str(data_copy)]) == 0
     t = load_tables(data_copy)
     assert t.stichtage == [date(2016, 9, 30), date(2018, 12, 31)]
     assert len(t["bezirke"]) == 18 and len(t["documents"]) == 2
     old = t["bezirke"][t["bezirke"]["stichtag"] == date(2016, 9, 30)].set_index("bezirk_id")
     assert old.loc["I", "population_count"] == 67297
     # importing the same submission again replaces its rows instead of doubling them
-    assert main(["import-vorlage", str(path), "--out", str(data_copy)]) == 0
+    assert main(["import-vorlage", str(path), "--out", str(data_copy), "--data-dir", str(data_copy)]) == 0
     assert len(load_tables(data_copy)["bezirke"]) == 18
 
 
@@ -205,7 +194,7 @@ def test_missing_section_and_latin1_are_reported(tmp_path, register):
 def test_cli_reports_parse_errors_without_traceback(tmp_path, capsys):
     path = tmp_path / "empty.txt"
     path.write_text("nichts\n", encoding="utf-8")
-    assert main(["import-vorlage", str(path), "--out", str(tmp_path / "o")]) == 1
+    assert main(["import-vorlage", str(path), "--out", str(tmp_path / "o"), "--data-dir", str(FIXTURE_DATA)]) == 1
     err = capsys.readouterr().err
     assert "FEHLER" in err and "lfd. Nummer" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()

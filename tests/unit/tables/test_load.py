@@ -26,7 +26,7 @@ def problems(folder: Path) -> list[str]:
 def test_bundled_data_loads(tables):
     assert {k: len(v) for k, v in tables.frames.items()} == {
         "bezirke": 9, "stadtteile_hotspots": 8, "city": 5, "jobcenter": 70, "jobcenter_crosswalk": 52,
-        "origin_countries": 16, "documents": 1, "stadtteile_register": 50}
+        "origin_countries": 16, "documents": 1, "kennzahlen": 11, "stadtteile_register": 50}
 
 
 @pytest.mark.parametrize("name, old, new, expected", [
