@@ -257,7 +257,7 @@ class Catalog(Mapping[str, Kennzahl]):
         if k.reference == "sum":
             return "Gesamtstadt, Summe der Bezirke"
         if k.reference == "ratio":
-            return f"Gesamtstadt, aus den Stadtwerten berechnet: {render(k.tree, lambda n: self[n].short)}"
+            return "Gesamtstadt, nach derselben Formel aus den Stadtwerten berechnet"
         return f"kein Wert der Gesamtstadt. {k.reference_note}".strip()
 
 

@@ -193,8 +193,8 @@ def bezirk_kennzahlen(data: AppData, p: Params, geo: Geo) -> Chart:
         table[f"Stadtbezirk {b}"] = rows["value_text"].to_numpy()
         table[f"Rang {b} (von 9)"] = rows["rank"].astype(str).to_numpy()
     table["Gesamtstadt"] = first["city_text"].to_numpy()
-    table["Stadtwert"] = first["city_formula"].to_numpy()
-    return _table_chart(table, f"Kennzahlen Stadtbezirk {', '.join(p.bezirk)}", f"Stand {de_date(p.stichtag)}",
+    return _table_chart(table, f"Kennzahlen Stadtbezirk {', '.join(p.bezirk)}",
+                        f"Stand {de_date(p.stichtag)} · wie die Werte der Gesamtstadt gebildet werden: siehe Quellen",
                         data.source_line(p.stichtag, geometry=False))
 
 

@@ -19,10 +19,19 @@ from essen_dash.format import de_date, de_number
 from essen_dash.params import ParamError, Params, parse
 from essen_dash.views import Chart, build
 
-def sources_chart(data: AppData, day: date) -> Chart:
-    """Return the pack's last page: sources, how each city value is obtained, and the source's discrepancies."""
-    doc = data.document(day)
+def definitions_chart(data: AppData, day: date) -> Chart:
+    """Return how each Kennzahl and its city value are obtained."""
     catalog = data.catalog(day)
+    table = pd.DataFrame({"Kennzahl": [k.label for k in catalog.values()],
+                          "Herkunft": [catalog.formula_text(k) for k in catalog.values()],
+                          "Wert der Gesamtstadt": [catalog.reference_text(k) for k in catalog.values()]})
+    return Chart(table_figure(table), "Kennzahlen: Herkunft und Wert der Gesamtstadt", f"Stand {de_date(day)}",
+                 "Kennzahlenkatalog von essen-dash (data/kennzahlen.csv)", table)
+
+
+def sources_chart(data: AppData, day: date) -> Chart:
+    """Return the pack's last page: sources and the source's discrepancies."""
+    doc = data.document(day)
     lines = [
         ("Bezirksdaten", f"Stadt Essen, {doc['bezirke_source']}, Stand {de_date(doc['bezirke_stichtag'])}; "
                          f"Ratsvorlage {doc['document_id']}, Abschnitt {doc['bezirke_section']}"),
@@ -30,7 +39,7 @@ def sources_chart(data: AppData, day: date) -> Chart:
                             f"Ratsvorlage {doc['document_id']}, Abschnitt {doc['jobcenter_section']}"),
         ("Geometrie", "Stadt Essen, Grenzen der Stadtbezirke und Stadtteile, Datenlizenz Deutschland – "
                       "Namensnennung 2.0"),
-    ] + [(k.short, f"{catalog.formula_text(k)}. Stadtwert: {catalog.reference_text(k)}") for k in catalog.values()] + [
+    ] + [
         (f"Abweichung: {f.subject}", f"{f.check}: veröffentlicht {de_number(f.published, 1)} {f.unit}, "
                                      f"nachgerechnet {f.recomputed_text()} {f.unit}")
         for f in data.quality if f.is_discrepancy and f.stichtag == day]
@@ -49,7 +58,8 @@ def pages(data: AppData, bezirk_ids: list[str], day: date) -> list[tuple[str, go
     requests += [("Stadtteile", "bezirk-stadtteile", selection), ("JobCenter", "jobcenter-heatmap", selection),
                  ("Kennzahlen", "bezirk-kennzahlen", selection)]
     out = [(section, print_figure(build(data, key, p, inline_geometry=True))) for section, key, p in requests]
-    return out + [("Quellen", print_figure(sources_chart(data, day)))]
+    return out + [("Definitionen", print_figure(definitions_chart(data, day))),
+                  ("Quellen", print_figure(sources_chart(data, day)))]
 
 
 def pack_pdf(data: AppData, bezirk_ids: list[str], day: date, renderer: Renderer = RENDERER) -> bytes:

@@ -202,7 +202,7 @@ def wait_for_change(page, before: str, graph_id: str = MAP) -> None:
 
 
 def choropleths(page) -> list[dict]:
-    """Return the map's area traces (without the label trace)."""
+    """Return the map's area traces (without the label and outline traces)."""
     return [t for t in traces(page) if t["type"] == "choropleth"]
 
 
@@ -218,19 +218,40 @@ def grey_trace(page) -> dict | None:
     return grey[0] if grey else None
 
 
-def continuous_values(page) -> dict[str, float]:
-    """Return location → z of the one valued trace of a continuous map."""
+def valued_trace(page) -> dict:
+    """Return the one valued trace of a continuous map."""
     valued = [t for t in choropleths(page) if t["name"] != NO_VALUE_LABEL]
     assert len(valued) == 1, f"expected one valued trace, got {[t['name'] for t in valued]}"
     trace = valued[0]
-    assert len(trace["locations"]) == len(trace["z"])
+    assert len(trace["locations"]) == len(trace["z"]) == len(trace["customdata"])
+    return trace
+
+
+def continuous_values(page) -> dict[str, float]:
+    """Return location → z of the one valued trace of a continuous map."""
+    trace = valued_trace(page)
     return dict(zip(trace["locations"], trace["z"]))
+
+
+def outline(page) -> tuple[str, set[tuple[float, float]]] | None:
+    """Return the map's selection outline as (legend name, set of its vertices), or None without one."""
+    lines = [t for t in traces(page) if t["type"] == "scattergeo" and (t["name"] or "").startswith("Auswahl")]
+    assert len(lines) <= 1
+    if not lines:
+        return None
+    (line,) = lines
+    return line["name"], {(x, y) for x, y in zip(line["lon"], line["lat"]) if x is not None}
+
+
+def ranking_bar(page) -> dict:
+    (bar,) = [t for t in traces(page, "karte-ranking") if t["type"] == "bar"]
+    return bar
 
 
 def ranking_values(page) -> dict[str, float]:
     """Return Bezirk id → bar length of the ranking chart."""
-    (bar,) = [t for t in traces(page, "karte-ranking") if t["type"] == "bar"]
-    return {row[1]: x for row, x in zip(bar["customdata"], bar["x"])}
+    bar = ranking_bar(page)
+    return {row["bezirk_id"]: x for row, x in zip(bar["customdata"], bar["x"])}
 
 
 def pick(page, dropdown_id: str, value: str) -> None:
@@ -250,13 +271,26 @@ def table_column(page, table_id: str, column: int = 0) -> list[str]:
         f"rows => rows.map(r => r.cells[{column}].innerText.trim())")
 
 
+def table_rows(page, table_id: str) -> list[list[str]]:
+    """Return the header and body rows of an HTML table as text."""
+    return page.locator(f"#{table_id} tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))")
+
+
+def definition_list(page, selector: str) -> dict[str, str]:
+    """Return term → description of a <dl>."""
+    return page.locator(selector).evaluate(
+        "dl => Object.fromEntries(Array.from(dl.querySelectorAll('dt')).map(dt => "
+        "[dt.innerText.trim(), dt.nextElementSibling.innerText.trim()]))")
+
+
 # --- 1. every page --------------------------------------------------------------------------------------------
 
 
 PAGES = [
     ("karte", "/", "Karte", [MAP_DRAWN, "#karte-ranking .js-plotly-plot .bars"]),
     ("bezirk-III", "/bezirk/III", "Bezirksprofil", ["#bezirk-title", "#bezirk-stadtteile tbody tr",
-                                                     "#bezirk-jobcenter tbody tr"]),
+                                                     "#bezirk-jobcenter .hm", "#bezirk-profile .bars"]),
     ("jobcenter", "/jobcenter", "JobCenter", ["#jobcenter-map .choroplethlocation", "#jobcenter-heatmap .hm",
                                               "#jobcenter-bars .bars"]),
     ("zuteilung", "/zuteilung", "Zuteilung", ["#zuteilung-table tbody tr", "#zuteilung-bars .bars",
@@ -279,25 +313,88 @@ def test_page_opens(page, page_log, app_server, screenshot_dir, name, path, titl
     page_log.assert_clean()
 
 
-# --- 2. exact values per indicator ----------------------------------------------------------------------------
+# --- 2. exact values per Kennzahl -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("indicator", list(INDICATORS))
-def test_map_and_ranking_show_published_values(page, page_log, app_server, app_tables, indicator):
-    """The map colours each Bezirk by exactly its published value; the ranking bars have the same lengths."""
-    open_map(page, app_server, page_log, f"?indicator={indicator}&scheme=continuous&level=bezirk")
-    expected = bezirk_values(app_tables, indicator)
+@pytest.mark.parametrize("key", KENNZAHLEN)
+def test_map_and_ranking_show_published_values(page, page_log, app_server, app_tables, key):
+    """The map colours each Bezirk by exactly its value (published, or derived by the catalog's formula); the
+    ranking bars have the same lengths; tooltip and city reference come from the catalog."""
+    open_map(page, app_server, page_log, f"?indicator={key}&scheme=continuous&level=bezirk&{AT_2016}")
+    kennzahl = catalog(app_tables)[key]
+    expected = bezirk_values(app_tables, key)
     assert len(expected) == len(BEZIRK_IDS)
     assert continuous_values(page) == expected
     assert grey_trace(page) is None
+    assert outline(page) is None
     assert ranking_values(page) == expected
+    expect(page.locator("#karte-indicator-value")).to_have_text(kennzahl.label)
+    # the tooltip's named fields: area, formatted value, rank and city reference
+    trace = valued_trace(page)
+    by_key = {row["key"]: row for row in trace["customdata"]}
+    assert sorted(by_key) == sorted(BEZIRK_IDS) == sorted(trace["locations"])
+    assert {k: (row["bezirk_id"], row["name"], row["value"]) for k, row in by_key.items()} == {
+        b: (b, f"Stadtbezirk {b}", kennzahl.format(v)) for b, v in expected.items()}
+    city = page.locator("#karte-meta dl")
+    if kennzahl.has_reference:
+        reference = {row["city"] for row in trace["customdata"]}
+        assert len(reference) == 1 and reference.pop().startswith("Gesamtstadt: ")
+        assert any(text.startswith("Gesamtstadt ") for text in page.evaluate(ANNOTATIONS_JS, "karte-ranking"))
+    else:
+        assert {row["city"] for row in trace["customdata"]} == {"kein Wert der Gesamtstadt"}
+        assert not any("Gesamtstadt" in text for text in page.evaluate(ANNOTATIONS_JS, "karte-ranking"))
+    assert definition_list(page, "#karte-meta dl")["Definition"] == kennzahl.definition
+    expect(city).to_be_visible()
 
 
-# --- 3. switching the indicator -------------------------------------------------------------------------------
+def test_city_values_from_the_catalog(page, page_log, app_server, app_tables):
+    """The population's city value is the published 588.875 (not an average); project housing has none."""
+    city = at(app_tables, "city")
+    published = int(city[city["group_name"] == "Gesamtbevölkerung"]["person_count"].iloc[0])
+    assert published == 588875
+
+    open_map(page, app_server, page_log, f"?indicator=population_count&scheme=continuous&{AT_2016}")
+    assert {row["city"] for row in valued_trace(page)["customdata"]} == {"Gesamtstadt: 588.875 Personen"}
+    assert "Gesamtstadt 588.875 Personen" in page.evaluate(ANNOTATIONS_JS, "karte-ranking")
+    meta = definition_list(page, "#karte-meta dl")
+    assert meta["Wert der Gesamtstadt"] == "588.875 Personen – Gesamtstadt, veröffentlichter Wert"
+    assert meta["Herkunft"] == "veröffentlicht"
+    assert meta["Stichtag"] == "30.09.2016"
+
+    open_map(page, app_server, page_log, f"?indicator=project_housing_pct&scheme=continuous&{AT_2016}")
+    assert {row["city"] for row in valued_trace(page)["customdata"]} == {"kein Wert der Gesamtstadt"}
+    assert not any("Gesamtstadt" in text for text in page.evaluate(ANNOTATIONS_JS, "karte-ranking"))
+    meta = definition_list(page, "#karte-meta dl")
+    assert meta["Wert der Gesamtstadt"] == (
+        "kein Wert der Gesamtstadt. Die Anteile der Bezirke ergeben zusammen 100 %; einen Wert der Gesamtstadt gibt "
+        "es nicht. Vergleichsmaßstab ist der Anteil des Bezirks an den Einwohnern aus den Herkunftsländern "
+        "(Seite Zuteilung).")
+
+
+def test_karte_controls_name_the_catalog(page, page_log, app_server, app_tables):
+    """The dropdown is labelled 'Kennzahl' and lists every Kennzahl of the catalog with its label, in order;
+    the metadata card is 'Über diese Kennzahl'."""
+    open_map(page, app_server, page_log, f"?{AT_2016}")
+    labels = [k.label for k in catalog(app_tables).values()]
+    assert len(labels) == len(KENNZAHLEN) == 11
+    assert labels[0] == "Anteil aus den 12 wesentlichen Herkunftsländern Geflüchteter"
+    control = page.locator(".control", has=page.locator("#karte-indicator"))
+    expect(control.locator(".filter-label")).to_have_text("Kennzahl")
+    expect(page.locator(".card", has=page.locator("#karte-meta")).locator(".card-title")).to_have_text(
+        "Über diese Kennzahl")
+    page.click("#karte-indicator")
+    options = page.locator(".dash-dropdown-option")
+    expect(options).to_have_count(len(labels))
+    assert [t.strip() for t in options.all_inner_texts()] == labels
+    page.keyboard.press("Escape")
+    settle(page, page_log)
+
+
+# --- 3. switching the Kennzahl --------------------------------------------------------------------------------
 
 
 def switch_indicator(page, log, indicator: str):
-    """Choose another indicator in the dropdown; return the map callback's response once the map changed."""
+    """Choose another Kennzahl in the dropdown; return the map callback's response once the map changed."""
     before = snapshot(page)
     with page.expect_response(lambda r: "/_dash-update-component" in r.url
                               and f"{MAP}.figure" in (r.request.post_data or "")) as info:
@@ -317,7 +414,7 @@ def response_sizes(response) -> tuple[int, dict[str, int]]:
 
 def test_indicator_switch_updates_values_not_geometry(page, page_log, app_server, app_tables):
     """origin12_pct → bg_ro_pct: exact new values in a small response, no geometry refetch, URL updated."""
-    open_map(page, app_server, page_log, "?scheme=continuous&level=bezirk")
+    open_map(page, app_server, page_log, f"?scheme=continuous&level=bezirk&{AT_2016}")
     assert continuous_values(page) == bezirk_values(app_tables, "origin12_pct")
     assert len(page_log.requests_to("/geo/")) == 1
     start = len(page_log.requests)
@@ -326,6 +423,7 @@ def test_indicator_switch_updates_values_not_geometry(page, page_log, app_server
 
     assert continuous_values(page) == bezirk_values(app_tables, "bg_ro_pct")
     assert ranking_values(page) == bezirk_values(app_tables, "bg_ro_pct")
+    expect(page.locator("#karte-indicator-value")).to_have_text(catalog(app_tables)["bg_ro_pct"].label)
     assert page_log.requests_to("/geo/", start) == [], "geometry was requested again"
     total, parts = response_sizes(response)
     print(f"\nindicator switch response: {total} bytes; by output: {parts}")
@@ -339,10 +437,10 @@ def test_indicator_switch_updates_values_not_geometry(page, page_log, app_server
 
 def test_stadtteil_level_shows_only_published_values(page, page_log, app_server, app_tables):
     """Exactly the published Stadtteile carry values; all others are 'kein Wert veröffentlicht', never 0."""
-    open_map(page, app_server, page_log, "?indicator=origin12_pct&scheme=continuous&level=stadtteil")
-    hs = latest(app_tables, "stadtteile_hotspots")
+    open_map(page, app_server, page_log, f"?indicator=origin12_pct&scheme=continuous&level=stadtteil&{AT_2016}")
+    hs = at(app_tables, "stadtteile_hotspots")
     published = dict(zip(hs["stadtteil_nr"].astype(str), hs["origin12_pct"].astype(float)))
-    everything = {str(n) for n in app_tables["stadtteile_register"]["stadtteil_nr"]}
+    everything = all_stadtteile(app_tables)
     assert len(published) == 8 and len(everything) == 50
 
     assert continuous_values(page) == published
@@ -350,8 +448,13 @@ def test_stadtteil_level_shows_only_published_values(page, page_log, app_server,
     assert grey is not None
     assert sorted(grey["locations"]) == sorted(everything - set(published))
     assert len(grey["locations"]) == 42
-    assert {row[1] for row in grey["customdata"]} == {NO_VALUE_LABEL}
+    assert [row["key"] for row in grey["customdata"]] == grey["locations"]
+    assert {row["value"] for row in grey["customdata"]} == {NO_VALUE_LABEL}
+    assert {row["rank"] for row in grey["customdata"]} == {NO_VALUE_LABEL}
     assert 0 not in continuous_values(page).values()
+    meta = definition_list(page, "#karte-meta dl")
+    assert meta["Stadtteile"] == ("Veröffentlicht sind Werte für 8 von 50 Stadtteilen; alle übrigen erscheinen grau "
+                                  "als „kein Wert veröffentlicht“.")
 
 
 # --- 5. shared URL --------------------------------------------------------------------------------------------
@@ -359,29 +462,41 @@ def test_stadtteil_level_shows_only_published_values(page, page_log, app_server,
 
 @pytest.mark.parametrize("indicator", ["bg_ro_pct", "origin12_pct"])  # without and with Stadtteil values
 def test_shared_url_restores_view(page, page_log, app_server, app_tables, indicator):
-    """Opening a shared URL restores controls, filter and the narrowed map."""
-    open_map(page, app_server, page_log, f"?indicator={indicator}&scheme=quantiles&level=stadtteil&bezirk=I,V")
-    expect(page.locator("#karte-indicator-value")).to_have_text(INDICATORS[indicator].label)
+    """Opening a shared URL restores controls and filter; the map shows every Stadtteil, the selection outlined."""
+    open_map(page, app_server, page_log,
+             f"?indicator={indicator}&scheme=quantiles&level=stadtteil&bezirk=I,V&{AT_2016}")
+    expect(page.locator("#karte-indicator-value")).to_have_text(catalog(app_tables)[indicator].label)
     expect(page.locator("#karte-scheme-value")).to_have_text(SCHEMES["quantiles"].label)
     expect(page.locator("#karte-level input:checked")).to_have_value("stadtteil")
     assert filter_labels(page) == ["Stadtbezirk I", "Stadtbezirk V"]
-    assert map_locations(page) == sorted(stadtteile_of(app_tables, {"I", "V"}))
+    everything = all_stadtteile(app_tables)
+    assert map_locations(page) == sorted(everything)
+    hs = at(app_tables, "stadtteile_hotspots")
+    with_value = set(hs["stadtteil_nr"].astype(str)) if indicator == "origin12_pct" else set()
+    assert sorted(grey_trace(page)["locations"]) == sorted(everything - with_value)
+    assert outline(page) == ("Auswahl: Stadtbezirk I, V", served_bezirk_vertices(app_server, {"I", "V"}))
 
 
 # --- 6. the district filter -----------------------------------------------------------------------------------
 
 
-def test_filter_narrows_karte(page, page_log, app_server, app_tables):
-    """?bezirk=III draws only Bezirk III, with its value."""
-    open_map(page, app_server, page_log, "?bezirk=III")
+def test_filter_outlines_selection_on_karte(page, page_log, app_server, app_tables):
+    """?bezirk=III keeps all Bezirke on the map with their values and outlines III; the ranking fades the others."""
+    open_map(page, app_server, page_log, f"?bezirk=III&{AT_2016}")
     assert filter_labels(page) == ["Stadtbezirk III"]
-    assert map_locations(page) == ["III"]
-    assert continuous_values(page) == {"III": bezirk_values(app_tables, DEFAULT_INDICATOR)["III"]}
+    expected = bezirk_values(app_tables, DEFAULT_KENNZAHL)
+    assert map_locations(page) == sorted(BEZIRK_IDS)
+    assert continuous_values(page) == expected
+    assert outline(page) == ("Auswahl: Stadtbezirk III", served_bezirk_vertices(app_server, {"III"}))
+    assert ranking_values(page) == expected
+    bar = ranking_bar(page)
+    assert {row["bezirk_id"]: o for row, o in zip(bar["customdata"], bar["opacity"])} == {
+        b: 1.0 if b == "III" else 0.35 for b in BEZIRK_IDS}
 
 
 def test_filter_narrows_jobcenter(page, page_log, app_server, app_tables):
     """?bezirk=III keeps only the JobCenter areas with a Stadtteil in Bezirk III in the heatmap."""
-    open_page(page, app_server, page_log, "/jobcenter?bezirk=III", "#jobcenter-heatmap .hm")
+    open_page(page, app_server, page_log, f"/jobcenter?bezirk=III&{AT_2016}", "#jobcenter-heatmap .hm")
     expected = jobcenter_areas_of(app_tables, "III")
     assert expected == ["Mitte", "West"]
     (heat,) = traces(page, "jobcenter-heatmap")
@@ -389,17 +504,23 @@ def test_filter_narrows_jobcenter(page, page_log, app_server, app_tables):
 
 
 def test_filter_narrows_zuteilung(page, page_log, app_server):
-    """?bezirk=III leaves one row in the allocation table."""
-    open_page(page, app_server, page_log, "/zuteilung?bezirk=III", "#zuteilung-table tbody tr")
-    assert table_column(page, "zuteilung-table") == ["Stadtbezirk III"]
+    """?bezirk=III leaves one row in the allocation table, with the Bezirk's exact published and derived shares."""
+    open_page(page, app_server, page_log, f"/zuteilung?bezirk=III&{AT_2016}", "#zuteilung-table tbody tr")
+    assert table_rows(page, "zuteilung-table") == [
+        ["Bezirk", "Anteil an den Projektwohnungen", "12 Herkunftsländer (Personen)",
+         "Anteil an den Personen aus den 12 wesentlichen Herkunftsländern Geflüchteter", "Verhältnis"],
+        # 4.162 of 21.287 residents (sum of the Bezirke) = 19,55 %; 18,6 / 19,55 = 0,95
+        ["Stadtbezirk III", "18,6 %", "4.162 Personen", "19,6 %", "0,95"]]
 
 
-def test_filter_narrows_daten(page, page_log, app_server):
-    """?bezirk=III leaves one row in the Bezirke data table."""
+def test_filter_narrows_daten(page, page_log, app_server, app_tables):
+    """?bezirk=III leaves only Bezirk III's rows (one per Stichtag) in the Bezirke data table."""
     open_page(page, app_server, page_log, "/daten?bezirk=III", "#daten-table td[data-dash-column='bezirk_id']")
-    expect(page.locator("#daten-choice-value")).to_have_text(VIEWS["bezirke"].title)
+    expect(page.locator("#daten-choice-value")).to_have_text(DATASETS["bezirke"].title)
     cells = page.locator("#daten-table td[data-dash-column='bezirk_id']").all_inner_texts()
-    assert [c.strip() for c in cells] == ["III"]
+    bz = app_tables["bezirke"]
+    assert len(bz[bz["bezirk_id"] == "III"]) == len(app_tables.stichtage)
+    assert [c.strip() for c in cells] == ["III"] * len(app_tables.stichtage)
 
 
 def test_filter_narrows_bezirk_links(page, page_log, app_server):
@@ -411,20 +532,66 @@ def test_filter_narrows_bezirk_links(page, page_log, app_server):
     assert links.first.get_attribute("href") == "/bezirk/I?bezirk=I,III"
 
 
-def test_filter_chosen_in_ui_persists_across_pages(page, page_log, app_server):
-    """A Bezirk chosen in the filter on the Karte narrows the Zuteilung table after following the nav link."""
+def test_profile_follows_filter(page, page_log, app_server):
+    """/bezirk/V?bezirk=III shows Bezirk III (the filter names only III), and its pack."""
+    open_page(page, app_server, page_log, f"/bezirk/V?bezirk=III&{AT_2016}", "#bezirk-stadtteile tbody tr")
+    expect(page.locator("#bezirk-title")).to_have_text("Stadtbezirk III")
+    assert filter_labels(page) == ["Stadtbezirk III"]
+    assert table_column(page, "bezirk-stadtteile", 2) == ["III"] * 6
+    assert page.locator("#bezirk-others a").all_inner_texts() == []
+    expect(page.locator("#bezirk-pack-pdf")).to_have_attribute(
+        "href", f"/download/pack?bezirk=III&stichtag={STICHTAG}&format=pdf")
+
+
+def test_bezirk_profile_values(page, page_log, app_server):
+    """The profile of III: Stadtteile with published values or 'kein Wert veröffentlicht' and their JobCenter
+    areas (or 'in der Quelle nicht genannt'), the JobCenter heatmap rows, KPIs and how each city value is formed."""
+    open_page(page, app_server, page_log, f"/bezirk/III?{AT_2016}", "#bezirk-stadtteile tbody tr")
+    wait_visible(page, page_log, "#bezirk-jobcenter .hm")
+    not_named = "in der Quelle nicht genannt"
+    assert table_rows(page, "bezirk-stadtteile") == [
+        ["Nr.", "Stadtteil", "Stadtbezirk", "12 Herkunftsländer", "JobCenter-Bereich"],
+        ["7", "Altendorf", "III", "8,3 %", "Mitte (teilweise), West (teilweise)"],
+        ["8", "Frohnhausen", "III", NO_VALUE_LABEL, "West (teilweise)"],
+        ["9", "Holsterhausen", "III", NO_VALUE_LABEL, not_named],
+        ["15", "Fulerum", "III", NO_VALUE_LABEL, not_named],
+        ["28", "Haarzopf", "III", NO_VALUE_LABEL, not_named],
+        ["41", "Margarethenhöhe", "III", NO_VALUE_LABEL, not_named]]
+    (heat,) = traces(page, "bezirk-jobcenter")
+    assert heat["y"] == ["Mitte", "West"]
+    kpis = page.locator("#bezirk-kpis .kpi").evaluate_all(
+        "ks => ks.map(k => Array.from(k.children).map(c => c.innerText.trim()))")
+    assert len(kpis) == 11
+    by_label = {label: (value, sub) for label, value, sub in kpis}
+    assert by_label["Bevölkerung"] == ("98.439 Personen", "Stadt: 588.875 Personen · Rang 1 von 9")
+    assert by_label["12 Herkunftsländer"] == ("4,2 %", "Stadt: 3,6 % · Rang 3 von 9")
+    assert by_label["Nichtdeutsche (Personen)"] == ("18.605 Personen", "Stadt: 89.289 Personen · Rang 1 von 9")
+    assert by_label["Projektwohnungen"] == ("18,6 %", "Stadt: kein Stadtwert · Rang 3 von 9")
+    formed = definition_list(page, ".card:has(> h2:text-is('Wie der Stadtwert gebildet wird')) dl")
+    assert formed["Bevölkerung"] == "Gesamtstadt, veröffentlichter Wert"
+    assert formed["12 Herkunftsländer (Personen)"] == "Gesamtstadt, Summe der Bezirke"
+    assert formed["Projektwohnungen"].startswith("kein Wert der Gesamtstadt. ")
+
+
+def test_filter_chosen_in_ui_persists_across_pages(page, page_log, app_server, app_tables):
+    """A Bezirk chosen in the filter on the Karte outlines it there and narrows the Zuteilung table after
+    following the nav link."""
     open_map(page, app_server, page_log)
     before = snapshot(page)
     pick(page, "filter-bezirke", "III")
     page.keyboard.press("Escape")
     wait_for_change(page, before)
     settle(page, page_log)
-    assert map_locations(page) == ["III"]
+    assert map_locations(page) == sorted(BEZIRK_IDS)
+    assert outline(page) == ("Auswahl: Stadtbezirk III", served_bezirk_vertices(app_server, {"III"}))
     page.wait_for_function("() => new URLSearchParams(location.search).get('bezirk') === 'III'")
-    expect(page.locator("#nav-zuteilung")).to_have_attribute("href", "/zuteilung?bezirk=III")
+    # the Stichtag travels in links only when there is more than one to choose from
+    shared = "bezirk=III" + (f"&stichtag={app_tables.stichtage[-1].isoformat()}"
+                             if len(app_tables.stichtage) > 1 else "")
+    expect(page.locator("#nav-zuteilung")).to_have_attribute("href", f"/zuteilung?{shared}")
 
     page.click("#nav-zuteilung")
-    page.wait_for_url(f"{app_server.base_url}/zuteilung?bezirk=III")
+    page.wait_for_url(f"{app_server.base_url}/zuteilung?{shared}")
     wait_visible(page, page_log, "#zuteilung-table tbody tr")
     settle(page, page_log)
     assert table_column(page, "zuteilung-table") == ["Stadtbezirk III"]
@@ -466,31 +633,62 @@ def test_unknown_path_is_404(page, page_log, app_server):
 
 def test_bad_parameters_fall_back_with_notice(page, page_log, app_server, app_tables):
     """Unusable parameters show German notices and the default view, without errors."""
-    open_map(page, app_server, page_log, "?indicator=foo&bezirk=XYZ")
+    open_map(page, app_server, page_log, f"?indicator=foo&bezirk=XYZ&{AT_2016}")
     wait_visible(page, page_log, "#shell-notices .notice")
     page_notice = page.locator("#karte-notices").inner_text()
     shell_notice = page.locator("#shell-notices").inner_text()
     assert "ungültig" in page_notice and "„foo“" in page_notice
     assert "ungültig" in shell_notice and "„XYZ“" in shell_notice
-    expect(page.locator("#karte-indicator-value")).to_have_text(INDICATORS[DEFAULT_INDICATOR].label)
+    expect(page.locator("#karte-indicator-value")).to_have_text(
+        "Anteil aus den 12 wesentlichen Herkunftsländern Geflüchteter")
+    assert DEFAULT_KENNZAHL == "origin12_pct"
     assert filter_labels(page) == []
-    assert continuous_values(page) == bezirk_values(app_tables, DEFAULT_INDICATOR)
+    assert continuous_values(page) == bezirk_values(app_tables, DEFAULT_KENNZAHL)
+    assert outline(page) is None
     page.wait_for_function("() => new URLSearchParams(location.search).get('indicator') === 'origin12_pct'")
     assert "XYZ" not in page.url
     page_log.assert_clean()
 
 
-# --- 9. map click ---------------------------------------------------------------------------------------------
+def test_unknown_stichtag_falls_back_to_latest(page, page_log, app_server, app_tables):
+    """An unknown Stichtag is named in a notice; the latest Stichtag's values are shown."""
+    open_map(page, app_server, page_log, "?stichtag=1999-12-31&scheme=continuous")
+    wait_visible(page, page_log, "#shell-notices .notice")
+    shell_notice = page.locator("#shell-notices").inner_text()
+    assert "ungültig" in shell_notice and "„1999-12-31“" in shell_notice
+    latest = app_tables.stichtage[-1].isoformat()
+    assert continuous_values(page) == bezirk_values(app_tables, DEFAULT_KENNZAHL, latest)
 
 
-def test_click_on_map_opens_profile(page, page_log, app_server):
-    """Clicking inside a Bezirk on the map opens that Bezirk's profile."""
-    open_map(page, app_server, page_log, "?scheme=continuous&level=bezirk")
-    point = page.evaluate(INSIDE_POINT_JS, [MAP, "V"])
-    assert point is not None, "no drawn map area for Bezirk V"
+# --- 9. clicks ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("level", "location", "bezirk"), [("bezirk", "V", "V"), ("stadtteil", "7", "III")],
+                         ids=["bezirk-V", "stadtteil-Altendorf"])
+def test_click_on_map_opens_profile(page, page_log, app_server, level, location, bezirk):
+    """Clicking inside an area on the map opens its Bezirk's profile (a Stadtteil opens its Bezirk's)."""
+    open_map(page, app_server, page_log, f"?scheme=continuous&level={level}")
+    point = page.evaluate(INSIDE_POINT_JS, [MAP, location])
+    assert point is not None, f"no drawn map area for {location}"
     page.mouse.move(point["x"], point["y"])
     page.wait_for_timeout(150)
     page.mouse.click(point["x"], point["y"])
-    page.wait_for_url(f"{app_server.base_url}/bezirk/V")
-    expect(page.locator("#bezirk-title")).to_have_text("Stadtbezirk V")
+    page.wait_for_url(f"{app_server.base_url}/bezirk/{bezirk}")
+    expect(page.locator("#bezirk-title")).to_have_text(f"Stadtbezirk {bezirk}")
     settle(page, page_log)
+
+
+def test_click_on_ranking_toggles_filter(page, page_log, app_server):
+    """Clicking a ranking bar adds its Bezirk to the shared filter; clicking it again removes it."""
+    open_map(page, app_server, page_log, "?scheme=continuous")
+    for expected in (["Stadtbezirk II"], []):
+        point = page.evaluate(BAR_CENTRE_JS, ["karte-ranking", "II"])
+        assert point is not None, "no ranking bar for Bezirk II"
+        before = snapshot(page)
+        page.mouse.move(point["x"], point["y"])
+        page.wait_for_timeout(150)
+        page.mouse.click(point["x"], point["y"])
+        wait_for_change(page, before)
+        settle(page, page_log)
+        assert filter_labels(page) == expected
+        assert (outline(page) or (None,))[0] == ("Auswahl: Stadtbezirk II" if expected else None)

@@ -1,0 +1,88 @@
+"""Every view has one definition: the screen and the export carry the same values; a new catalog row shows up
+on the map, in the export and in the district pack (real data, real boundaries, real Chromium)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import xml.etree.ElementTree as ET
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+
+from essen_dash import paths
+from essen_dash.cli import main
+from essen_dash.data import load_app_data
+from essen_dash.export.charts import print_figure
+from essen_dash.params import Params
+from essen_dash.views import VIEWS, build, screen_figure
+
+DAY = date(2016, 9, 30)
+VALUE_FIELDS = ("x", "y", "z", "locations", "text", "lon", "lat")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_app_data(paths.settings())
+
+
+def values(fig) -> list:
+    """Return what a figure shows: every trace's data fields (tables: their cells), not its styling."""
+    out = []
+    for trace in fig.data:
+        if trace.type == "table":
+            out.append([list(c) for c in trace.cells.values])
+            continue
+        out.append({f: [list(v) if hasattr(v, "__len__") and not isinstance(v, str) else v
+                        for v in getattr(trace, f)]
+                    for f in VALUE_FIELDS if getattr(trace, f, None) is not None})
+    return out
+
+
+@pytest.mark.parametrize("key", list(VIEWS))
+def test_screen_and_export_show_the_same_values(data, key):
+    p = Params(stichtag=DAY, bezirk=("III",), gruppe="Bulgarien", indicator="bg_ro_pct", level="stadtteil")
+    screen = screen_figure(build(data, key, p))
+    printed = print_figure(build(data, key, p, inline_geometry=True))
+    assert values(screen) == values(printed)
+    assert len(values(screen)) >= 1
+    title = build(data, key, p).title
+    assert title in screen.layout.title.text and title in printed.layout.title.text
+
+
+@pytest.fixture(scope="module")
+def with_new_row(tmp_path_factory):
+    """Return a copy of the bundled data package with one more catalog row (a derived count)."""
+    folder = tmp_path_factory.mktemp("data")
+    shutil.copytree(paths.DEFAULT_DATA_DIR, folder, dirs_exist_ok=True)
+    row = {"key": "bg_ro_count", "label": "Personen aus Bulgarien und Rumänien",
+           "short_label": "Bulgarien/Rumänien (Personen)", "unit": "Personen", "kind": "count",
+           "definition": "Summe der bulgarischen und rumänischen Staatsangehörigen.", "obtained": "derived",
+           "formula": "bg_count + ro_count", "reference": "sum", "reference_source": "", "reference_note": "",
+           "decimals": "0", "levels": "bezirk", "source": "bezirke", "aliases": ""}
+    with (folder / "kennzahlen.csv").open("a", encoding="utf-8", newline="") as fh:
+        csv.DictWriter(fh, fieldnames=list(row), lineterminator="\n").writerow(row)
+    return folder
+
+
+def test_a_new_catalog_row_is_on_the_map(with_new_row):
+    data = load_app_data(paths.settings(data_dir=with_new_row))
+    fig = screen_figure(build(data, "karte-map", Params(indicator="bg_ro_count", stichtag=DAY)))
+    (trace,) = [t for t in fig.data if t.type == "choropleth"]
+    assert dict(zip(trace.locations, trace.z))["III"] == 1507 and "Personen aus Bulgarien" in fig.layout.title.text
+
+
+def test_a_new_catalog_row_is_exported_and_in_the_pack(with_new_row, tmp_path):
+    svg = tmp_path / "karte.svg"
+    assert main(["export", "--page", "karte", "--chart", "map", "--indicator", "bg_ro_count", "--stichtag",
+                 DAY.isoformat(), "--format", "svg", "--out", str(svg), "--data-dir", str(with_new_row)]) == 0
+    text = " ".join("".join(el.itertext()) for el in ET.fromstring(svg.read_bytes()).iter() if el.tag.endswith("text"))
+    assert "Personen aus Bulgarien und Rumänien" in text and "1.507" not in text  # labels on the map: numerals
+    pack = tmp_path / "pack.pdf"
+    assert main(["export-pack", "--bezirk", "III", "--stichtag", DAY.isoformat(), "--out", str(pack),
+                 "--data-dir", str(with_new_row)]) == 0
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(pack.read_bytes())).pages]
+    table = next(t for t in pages if "Kennzahlen Stadtbezirk III" in t)
+    assert "Personen aus Bulgarien und Rumänien" in table and "1.507 Personen" in table and "5.941 Personen" in table
