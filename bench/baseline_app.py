@@ -13,12 +13,13 @@ import json
 import plotly.express as px
 from dash import Dash, Input, Output, dcc, html
 
-from essen_dash.geo.boundaries import FILES, find_geo_dir
-from essen_dash.indicators import INDICATORS
+from essen_dash.geo.boundaries import FILES, find_raw_dir
+from essen_dash.paths import settings
 from essen_dash.tables.load import load_tables
 
-TABLES = load_tables()
-GEOJSON = json.loads((find_geo_dir() / FILES["bezirke"]).read_text(encoding="utf-8"))
+TABLES = load_tables(settings().data_dir)
+GEOJSON = json.loads((find_raw_dir(settings()) / FILES["bezirke"]).read_text(encoding="utf-8"))
+INDICATORS = [k for k in TABLES["kennzahlen"]["key"] if k in TABLES["bezirke"].columns]
 BEZIRKE = TABLES["bezirke"]
 
 

@@ -9,9 +9,10 @@ import statistics
 import time
 
 from essen_dash.data import load_app_data
-from essen_dash.export.charts import build_chart, parse_params
+from essen_dash.export.charts import parse_request
 from essen_dash.export.pack import pack_pdf
 from essen_dash.export.render import FORMATS, Renderer
+from essen_dash.paths import settings
 
 WARM_RUNS = 7
 CASES = [("karte", "map", "png"), ("karte", "map", "svg"), ("karte", "map", "pdf"), ("karte", "ranking", "png"),
@@ -25,9 +26,9 @@ def timed(fn):
 
 
 def run() -> list[tuple[str, float]]:
-    data = load_app_data()
+    data = load_app_data(settings())
     renderer = Renderer()
-    figs = {case: build_chart(data, parse_params({"page": case[0], "chart": case[1], "format": case[2]}, data))
+    figs = {case: parse_request({"page": case[0], "chart": case[1], "format": case[2]}, data).figure(data)
             for case in CASES}
     rows = [("cold: first PNG (browser start + render)",
              timed(lambda: renderer.render(figs[CASES[0]], FORMATS["png"])))]
@@ -35,10 +36,10 @@ def run() -> list[tuple[str, float]]:
         fig, fmt = figs[case], FORMATS[case[2]]
         times = [timed(lambda: renderer.render(fig, fmt)) for _ in range(WARM_RUNS)]
         rows.append((f"warm: {case[0]} {case[1]} {case[2]} (median of {WARM_RUNS})", statistics.median(times)))
-    build = [timed(lambda: build_chart(data, parse_params({"page": "karte", "chart": "map", "format": "png"}, data)))
+    build = [timed(lambda: parse_request({"page": "karte", "chart": "map", "format": "png"}, data).figure(data))
              for _ in range(WARM_RUNS)]
     rows.append(("figure build only: karte map (median)", statistics.median(build)))
-    rows.append(("district pack III, PDF (12 pages)", timed(lambda: pack_pdf(data, ["III"], data.latest, renderer))))
+    rows.append(("district pack III, PDF (13 pages)", timed(lambda: pack_pdf(data, ["III"], data.latest, renderer))))
     renderer.close()
     return rows
 

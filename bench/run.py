@@ -202,18 +202,19 @@ def bench_growth() -> dict:
     from essen_dash.data import load_app_data
     from essen_dash.figures.choropleth import value_traces
     from essen_dash.geo import boundaries as B
-    from essen_dash.indicators import INDICATORS
+    from essen_dash.paths import settings
 
-    data = load_app_data()
+    data = load_app_data(settings())
     reg = data.tables["stadtteile_register"]
-    real = {9: B._prepare_bezirke(B.find_geo_dir() / B.FILES["bezirke"], reg, []),
-            50: B._prepare_stadtteile(B.find_geo_dir() / B.FILES["stadtteile"], reg, [])}
+    raw = B.find_raw_dir(settings())
+    real = {9: B._prepare_bezirke(raw / B.FILES["bezirke"], reg, []),
+            50: B._prepare_stadtteile(raw / B.FILES["stadtteile"], reg, [])}
     # 5,000 synthetic units: a 100 × 50 grid over Essen's extent, each square with 40 vertices
     x0, y0 = 350000, 5690000
     cells = [shapely.segmentize(shapely.box(x0 + i * 200, y0 + j * 200, x0 + (i + 1) * 200, y0 + (j + 1) * 200), 20)
              for i in range(100) for j in range(50)]
     synthetic = gpd.GeoDataFrame({"bezirk_id": ["I"] * len(cells)}, geometry=cells, crs=B.METRIC_CRS).to_crs(4326)
-    ind = INDICATORS["origin12_pct"]
+    ind = data.catalog(data.latest)["origin12_pct"]
     out = {}
     for n, gdf in {**real, 5000: synthetic}.items():
         start = time.perf_counter()
