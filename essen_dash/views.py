@@ -149,7 +149,9 @@ def _allocation_labels(data: AppData, p: Params) -> tuple[str, str]:
 def zuteilung_bars(data: AppData, p: Params, geo: Geo) -> Chart:
     housing, residents = _allocation_labels(data, p)
     fig = allocation_bars(allocation_frame(data, p.stichtag), housing, residents, selected=p.selected)
-    return Chart(fig, f"{housing} und {residents} je Bezirk", f"Stand {de_date(p.stichtag)} · {filter_text(p)} · "
+    catalog = data.catalog(p.stichtag)
+    title = f"{catalog[ALLOCATION[0]].short} und {catalog[ALLOCATION[1]].short}: Anteile je Bezirk"
+    return Chart(fig, title, f"Stand {de_date(p.stichtag)} · {filter_text(p)} · "
                  "Einheit: % · Einwohneranteil = Anzahl des Bezirks / Summe der Bezirke × 100",
                  data.source_line(p.stichtag, geometry=False))
 

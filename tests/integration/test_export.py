@@ -13,17 +13,19 @@ from pypdf import PdfReader
 
 from essen_dash.cli import main
 from essen_dash.export import render
-from essen_dash.export.charts import ExportError, parse_params
+from essen_dash.export.charts import ExportError, parse_request
+from essen_dash.paths import settings
 
+DAY = "2016-09-30"
 SOURCE = "Quelle: Stadt Essen, FB 12, Stand 30.09.2016"
 JC_SOURCE = "Quelle: Stadt Essen, FB 56, Stand 05.10.2016"
 #: (CLI/HTTP parameters, title text, source text): a map, a bar chart and the heatmap
 CHARTS = {
-    "map": ({"page": "karte", "chart": "map", "indicator": "bg_ro_pct", "level": "bezirk"},
+    "map": ({"page": "karte", "chart": "map", "indicator": "bg_ro_pct", "level": "bezirk", "stichtag": DAY},
             "Anteil Bulgarien/Rumänien an den Nichtdeutschen", SOURCE + "; Geometrie: Stadt Essen"),
-    "bars": ({"page": "zuteilung", "chart": "bars", "bezirk": "I,III"},
-             "Projektwohnungen und Einwohner aus den 12 Herkunftsländern je Bezirk", SOURCE),
-    "heatmap": ({"page": "jobcenter", "chart": "heatmap"},
+    "bars": ({"page": "zuteilung", "chart": "bars", "bezirk": "I,III", "stichtag": DAY},
+             "Projektwohnungen und 12 Herkunftsländer (Personen): Anteile je Bezirk", SOURCE),
+    "heatmap": ({"page": "jobcenter", "chart": "heatmap", "stichtag": DAY},
                 "SGB-II-Leistungsbeziehende: Verteilung nach Herkunft auf die JobCenter-Bereiche", JC_SOURCE),
 }
 
@@ -32,14 +34,14 @@ CHARTS = {
 def data():
     from essen_dash.data import load_app_data
 
-    return load_app_data()
+    return load_app_data(settings())
 
 
 @pytest.fixture(scope="module")
 def client(data):
     from essen_dash.app import create_app
 
-    return create_app(data).server.test_client()
+    return create_app(data=data).server.test_client()
 
 
 def check_png(body: bytes) -> None:
@@ -94,31 +96,34 @@ def test_browser_download_path(client, chart, fmt):
 
 def test_export_carries_filter_and_unit(client):
     body = client.get("/download/chart", query_string={"page": "karte", "chart": "ranking", "format": "svg",
-                                                       "bezirk": "II,V", "indicator": "project_housing_pct"}).data
+                                                       "bezirk": "II,V", "indicator": "project_housing_pct",
+                                                       "stichtag": DAY}).data
     check_svg(body, "Rangfolge der Stadtbezirke", SOURCE)
     text = body.decode()
     assert "Auswahl: Stadtbezirk II, V" in text and "Einheit: %" in text
 
 
 def test_district_pack_for_bezirk_iii(client):
-    response = client.get("/download/pack", query_string={"bezirk": "III", "format": "pdf"})
+    response = client.get("/download/pack", query_string={"bezirk": "III", "format": "pdf", "stichtag": DAY})
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(response.data))
     texts = [p.extract_text() for p in reader.pages]
     assert len(texts) == 12
     whole = "\n".join(texts)
-    for section in ("Bezirksprofil Stadtbezirk III", "hervorgehoben: Stadtbezirk III",
+    for section in ("Stadtbezirk III im Vergleich zur Gesamtstadt", "Auswahl: Stadtbezirk III",
                     "Stadtteile von Stadtbezirk III", "Altendorf", "8,3 %", "kein Wert veröffentlicht",
-                    "JobCenter: Bereiche mit Stadtteilen in Stadtbezirk III", "Datentabelle Stadtbezirk III",
-                    "98.439", "Quellen, Formeln und Hinweise", "Namensnennung 2.0"):
+                    "in der Quelle nicht genannt", "Bereiche mit Stadtteilen in Stadtbezirk III",
+                    "Kennzahlen Stadtbezirk III", "98.439 Personen", "588.875 Personen",
+                    "Kennzahlen: Herkunft und Wert der Gesamtstadt", "Quellen, Formeln und Hinweise",
+                    "Namensnennung 2.0"):
         assert section in whole, section
-    # one map page per indicator, each with the Bezirk highlighted
-    assert sum("hervorgehoben: Stadtbezirk III" in t for t in texts) == 7
+    # one map page per share Kennzahl of the catalog, each with the Bezirk outlined
+    assert sum("Auswahl: Stadtbezirk III" in t for t in texts) == 6
     assert "Ratsvorlage 1846/2016" in texts[-1]
 
 
 def test_district_pack_as_slides(client):
-    response = client.get("/download/pack", query_string={"bezirk": "III", "format": "zip"})
+    response = client.get("/download/pack", query_string={"bezirk": "III", "format": "zip", "stichtag": DAY})
     with zipfile.ZipFile(io.BytesIO(response.data)) as z:
         names = z.namelist()
         assert len(names) == 12 and names[0] == "01_bezirksprofil.png" and names[-1] == "12_quellen.png"
@@ -127,18 +132,19 @@ def test_district_pack_as_slides(client):
 
 def test_cli_pack(tmp_path):
     out = tmp_path / "iii.pdf"
-    assert main(["export-pack", "--bezirk", "III", "--out", str(out)]) == 0
+    assert main(["export-pack", "--bezirk", "III", "--stichtag", DAY, "--out", str(out)]) == 0
     assert len(PdfReader(out).pages) == 12
 
 
 @pytest.mark.parametrize("query, message", [
-    ({"page": "nirgends", "format": "png"}, "Unbekannter Wert für „page“"),
-    ({"page": "karte", "indicator": "foo", "format": "png"}, "Unbekannter Wert für „indicator“: „foo“"),
-    ({"page": "karte", "bezirk": "I,XYZ", "format": "png"}, "Unbekannter Wert für „bezirk“: „XYZ“"),
-    ({"page": "karte", "format": "gif"}, "Unbekannter Wert für „format“: „gif“"),
-    ({"page": "../../etc/passwd", "format": "png"}, "Unbekannter Wert für „page“"),
-    ({"page": "karte", "stichtag": "2020-01-01"}, "Unbekannter Wert für „stichtag“"),
-    ({"page": "bezirk", "format": "png"}, "genau einen Bezirk"),
+    ({"page": "nirgends", "format": "png"}, "Unbekannte Seite „nirgends“"),
+    ({"page": "karte", "indicator": "foo", "format": "png"}, "Der Wert „foo“ für „indicator“ ist ungültig"),
+    ({"page": "karte", "bezirk": "I,XYZ", "format": "png"}, "Der Wert „I,XYZ“ für „bezirk“ ist ungültig"),
+    ({"page": "karte", "format": "gif"}, "Unbekanntes Format „gif“"),
+    ({"page": "../../etc/passwd", "format": "png"}, "Unbekannte Seite"),
+    ({"page": "karte", "stichtag": "2020-01-01"}, "Der Wert „2020-01-01“ für „stichtag“ ist ungültig"),
+    ({"page": "bezirk", "format": "png"}, "genau einen Stadtbezirk"),
+    ({"page": "karte", "chart": "torte", "format": "png"}, "Unbekanntes Diagramm „torte“"),
 ])
 def test_bad_export_parameters_answer_400(client, query, message):
     response = client.get("/download/chart", query_string=query)
@@ -159,7 +165,7 @@ def test_concurrent_exports_do_not_mix(client):
 
     def fetch(key):
         results[key] = client.get("/download/chart", query_string={"page": "karte", "indicator": key,
-                                                                   "format": "svg"}).data
+                                                                   "format": "svg", "stichtag": DAY}).data
 
     threads = [threading.Thread(target=fetch, args=(k,)) for k in keys]
     for t in threads:
@@ -184,8 +190,9 @@ def test_missing_chromium_is_reported_and_app_keeps_working(client, monkeypatch)
     assert client.get("/geo/bezirk.geojson").status_code == 200
 
 
-def test_parse_params_is_strict(data):
+def test_parse_request_is_strict(data):
     with pytest.raises(ExportError):
-        parse_params({"page": "karte", "scheme": "rainbow"}, data)
-    p = parse_params({"page": "jobcenter"}, data)
-    assert (p.chart, p.gruppe, p.format) == ("map", "Afghanistan", "png")
+        parse_request({"page": "karte", "scheme": "rainbow"}, data)
+    r = parse_request({"page": "jobcenter", "stichtag": DAY}, data)
+    assert (r.view.key, r.params.gruppe, r.format.key) == ("jobcenter-map", "Afghanistan", "png")
+    assert r.filename == "essen-jobcenter_map_Afghanistan_2016-09-30.png"
