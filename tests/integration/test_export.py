@@ -6,6 +6,7 @@ import io
 import threading
 import xml.etree.ElementTree as ET
 import zipfile
+from datetime import date
 
 import pytest
 from PIL import Image
@@ -122,12 +123,57 @@ def test_district_pack_for_bezirk_iii(client):
     assert "Ratsvorlage 1846/2016" in texts[-1]
 
 
-def test_district_pack_as_slides(client):
+def flat(text: str) -> str:
+    """Return PDF text with line breaks and runs of spaces as single spaces (titles may wrap)."""
+    return " ".join(text.split())
+
+
+def share_labels(data) -> list[str]:
+    """Return the labels of the Kennzahlen the pack maps (every kind but counts), in catalog order."""
+    return [k.label for k in data.catalog(date.fromisoformat(DAY)).values() if k.kind != "count"]
+
+
+@pytest.mark.parametrize("bezirke", [["III"], ["I", "III"]], ids=["III", "I-III"])
+def test_district_pack_pages_in_order(client, data, bezirke):
+    """A profile page per Bezirk, one map per non-count Kennzahl (selection outlined), the Stadtteile table,
+    the JobCenter heatmap, the Kennzahlen table, the definitions and the sources — in this order."""
+    labels = share_labels(data)
+    assert labels == ["Anteil aus den 12 wesentlichen Herkunftsländern Geflüchteter",
+                      "Anteil Bulgarien/Rumänien an den Nichtdeutschen", "Anteil Bulgarien an den Nichtdeutschen",
+                      "Anteil Rumänien an den Nichtdeutschen", "Anteil an den Projektwohnungen für Flüchtlinge",
+                      "Anteil nichtdeutscher Bevölkerung"]
+    chosen = ", ".join(bezirke)
+    response = client.get("/download/pack", query_string={"bezirk": ",".join(bezirke), "format": "pdf",
+                                                           "stichtag": DAY})
+    assert response.status_code == 200
+    texts = [flat(p.extract_text()) for p in PdfReader(io.BytesIO(response.data)).pages]
+    assert len(texts) == len(bezirke) + len(labels) + 5
+    profiles, rest = texts[:len(bezirke)], texts[len(bezirke):]
+    for b, text in zip(bezirke, profiles):
+        assert f"Stadtbezirk {b} im Vergleich zur Gesamtstadt" in text
+    maps, (stadtteile, jobcenter, kennzahlen, definitions, sources) = rest[:len(labels)], rest[len(labels):]
+    for label, text in zip(labels, maps):
+        assert [other for other in labels if other in text] == [label], (label, text[:300])
+        assert f"Auswahl: Stadtbezirk {chosen}" in text and "Stand 30.09.2016" in text
+        assert SOURCE + "; Geometrie: Stadt Essen" in text
+    assert f"Stadtteile von Stadtbezirk {chosen}" in stadtteile
+    assert "Altendorf" in stadtteile and "8,3 %" in stadtteile and "in der Quelle nicht genannt" in stadtteile
+    assert f"Bereiche mit Stadtteilen in Stadtbezirk {chosen}" in jobcenter and JC_SOURCE in jobcenter
+    assert f"Kennzahlen Stadtbezirk {chosen}" in kennzahlen and "588.875 Personen" in kennzahlen
+    assert "98.439 Personen" in kennzahlen  # Bezirk III's population
+    assert "Kennzahlen: Herkunft und Wert der Gesamtstadt" in definitions
+    assert "Quellen, Formeln und Hinweise" in sources and "Ratsvorlage 1846/2016" in sources
+
+
+def test_district_pack_as_slides(client, data):
     response = client.get("/download/pack", query_string={"bezirk": "III", "format": "zip", "stichtag": DAY})
     with zipfile.ZipFile(io.BytesIO(response.data)) as z:
         names = z.namelist()
-        assert len(names) == 12 and names[0] == "01_bezirksprofil.png" and names[-1] == "12_quellen.png"
-        check_png(z.read(names[1]))
+        assert names == ["01_bezirksprofil.png"] + [f"{i:02d}_karten.png" for i in range(2, 8)] + [
+            "08_stadtteile.png", "09_jobcenter.png", "10_kennzahlen.png", "11_definitionen.png", "12_quellen.png"]
+        assert len(share_labels(data)) == 6
+        for name in names:
+            check_png(z.read(name))
 
 
 def test_cli_pack(tmp_path):

@@ -96,7 +96,9 @@ def callbacks(base: str) -> list[dict]:
 def junk(rng: random.Random):
     return rng.choice([None, "", "foo", "I", ["I", "XYZ"], ["I"] * 50, 12, -1, 1e308, True, {"a": 1},
                        [None], "x" * 100_000, "2016-09-30", "9999-99-99", "/bezirk/XYZ", "?indicator=foo",
-                       {"points": [{"customdata": ["x"]}]}, {"points": []}])
+                       {"points": [{"customdata": ["x"]}]}, {"points": []},
+                       {"points": [{"customdata": {"bezirk_id": "XYZ", "key": "../"}}]},
+                       {"points": [{"customdata": {"bezirk_id": ["I"]}}]}, {"points": [{"customdata": None}]}])
 
 
 def payload(cb: dict, rng: random.Random) -> dict:
@@ -136,8 +138,12 @@ def test_malformed_callback_requests(server, body, content_type):
     assert response.status_code in (400, 413, 415)
 
 
+STICHTAG = "2016-09-30"
+
+
 def population_of_bezirk_i(base: str) -> int:
-    """Return Bezirk I's population as the running server serves it (through the Daten page's callback)."""
+    """Return Bezirk I's population on 30.09.2016 as the running server serves it (through the Daten page's
+    callback); other Stichtage in the data would be further rows of Bezirk I."""
     body = {"output": "daten-table-area.children", "outputs": {"id": "daten-table-area", "property": "children"},
             "inputs": [{"id": "daten-choice", "property": "value", "value": "bezirke"},
                        {"id": "filter-bezirke", "property": "value", "value": ["I"]}],
@@ -145,7 +151,9 @@ def population_of_bezirk_i(base: str) -> int:
     response = requests.post(base + "/_dash-update-component", json=body, timeout=30)
     assert response.status_code == 200, response.text[:300]
     rows = response.json()["response"]["daten-table-area"]["children"]["props"]["data"]
-    return rows[0]["population_count"]
+    assert {row["bezirk_id"] for row in rows} == {"I"}
+    (row,) = [row for row in rows if row["stichtag"] == STICHTAG]
+    return row["population_count"]
 
 
 def wait_for(condition, seconds: float = 15.0):
