@@ -62,7 +62,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     from essen_dash.data import load_app_data
     from essen_dash.datasets import DATASETS, iso_dates
 
-    df = iso_dates(DATASETS[args.table].get(load_app_data(settings)))
+    df = iso_dates(DATASETS[args.table].get(load_app_data(settings, maps=False)))
     if args.format == "json":
         print(df.to_json(orient="records", force_ascii=False, indent=1))
     else:

@@ -69,13 +69,16 @@ class AppData:
         return f"{text}; {ATTRIBUTION.split(',')[0]}" if geometry else text
 
 
-def load_app_data(settings: Settings) -> AppData:
-    """Load and validate tables, then boundaries; missing boundaries are reported, not fatal."""
+def load_app_data(settings: Settings, maps: bool = True) -> AppData:
+    """Load and validate tables, then boundaries (unless ``maps`` is false, e.g. for tables on the command line);
+    missing boundaries are reported, not fatal."""
     tables = load_tables(settings.data_dir)
+    boundaries, problem = None, "Grenzen nicht geladen"
     try:
-        boundaries, problem = load_boundaries(tables["stadtteile_register"], settings), None
+        if maps:
+            boundaries, problem = load_boundaries(tables["stadtteile_register"], settings), None
     except (GeometryNotFound, GeometryJoinError) as exc:
-        boundaries, problem = None, str(exc)
+        problem = str(exc)
         log.error("Karten nicht verfügbar: %s", exc)
     jc_geo = {}
     if boundaries is not None:

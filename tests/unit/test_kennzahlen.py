@@ -68,7 +68,7 @@ def test_a_new_kennzahl_is_one_catalog_row(data_copy, tmp_path, capsys):
     table = build(data, "bezirk-kennzahlen", p).table.set_index("Kennzahl")
     assert table.loc["Personen aus Bulgarien und Rumänien", "Stadtbezirk III"] == "1.507 Personen"
     assert table.loc["Personen aus Bulgarien und Rumänien", "Gesamtstadt"] == "5.941 Personen"
-    assert main(["show", "werte", "--data-dir", str(data_copy), "--geo-dir", str(tmp_path)]) == 0
+    assert main(["show", "werte", "--data-dir", str(data_copy)]) == 0
     shown = capsys.readouterr().out
     assert "2016-09-30,bezirk,III,Stadtbezirk III,bg_ro_count,1507.0,berechnet" in shown
     assert "2016-09-30,stadt,Essen,Gesamtstadt,bg_ro_count,5941.0,Stadtwert: sum" in shown
