@@ -108,9 +108,13 @@ def _unassigned(matrix: pd.DataFrame, group: str) -> float:
 
 def jobcenter_heatmap(data: AppData, p: Params, geo: Geo) -> Chart:
     jc_day, matrix = _jc(data, p)
-    rows = overlapping_areas(data.tables, jc_day, p.selected) if p.bezirk else list(matrix.index)
-    subtitle = (f"Bereiche mit Stadtteilen in Stadtbezirk {', '.join(p.bezirk)}" if p.bezirk else
-                "alle Bereiche")
+    rows = overlapping_areas(data.tables, jc_day, p.selected) if p.bezirk else []
+    if rows:
+        subtitle = f"Bereiche mit Stadtteilen in Stadtbezirk {', '.join(p.bezirk)}"
+    else:  # no selection, or the source names no Stadtteil of the selection: the whole table, saying so
+        rows = list(matrix.index)
+        subtitle = (f"die Quelle nennt keinen Stadtteil von Stadtbezirk {', '.join(p.bezirk)}; alle Bereiche"
+                    if p.bezirk else "alle Bereiche")
     return Chart(jcfig.heatmap(matrix.loc[rows]),
                  "SGB-II-Leistungsbeziehende: Verteilung nach Herkunft auf die JobCenter-Bereiche",
                  f"Stand {de_date(jc_day)} · {subtitle} · Einheit: % · jede Spalte der ganzen Stadt ergibt 100 %",

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Proof that a new Stichtag in data/ changes no test: a throwaway worktree of HEAD beside this checkout (so
+# ../shared is where it is for the checkout) gets a made-up second submission of the same format imported into
+# its data/, beside 2016, and the whole suite runs there. The worktree is removed afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="$PWD/.venv/bin/python"
+wt="$(cd .. && pwd)/.essen-dash-second-stichtag"
+git worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
+git worktree add --detach --quiet "$wt" HEAD
+trap 'git worktree remove --force "$wt"' EXIT
+cd "$wt"
+export PYTHONPATH="$wt"  # the worktree's code and data, not the editable install of the checkout
+"$PY" -c "import sys; from tests.unit.sources.fake_vorlage import FakeVorlage; sys.stdout.write(FakeVorlage().text())" \
+    > "$wt/made-up-vorlage.txt"
+"$PY" -m essen_dash.cli import-vorlage made-up-vorlage.txt --out data --data-dir data
+"$PY" -m essen_dash.cli validate data | head -n 1
+"$PY" -m pytest -q -p no:cacheprovider
