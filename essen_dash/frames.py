@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from essen_dash.data import AppData, memoized
-from essen_dash.kennzahlen import LEVEL_TABLES, city_value, level_values
+from essen_dash.kennzahlen import LEVEL_TABLES, NO_CITY_VALUE, city_value, level_values
 from essen_dash.tables.load import Tables
 from essen_dash.tables.schema import BEZIRK_IDS
 
@@ -85,7 +85,7 @@ def profile_frame(data: AppData, bezirk_id: str, stichtag: date) -> pd.DataFrame
         comparable = k.has_reference and not np.isnan(city) and city != 0
         rows.append({"key": k.key, "label": k.short, "long": k.label, "unit": k.unit, "kind": k.kind,
                      "value": value, "city": city, "rank": int(frame.loc[bezirk_id, "rank"]),
-                     "value_text": k.format(value), "city_text": k.format(city) if comparable else "kein Stadtwert",
+                     "value_text": k.format(value), "city_text": k.format(city) if comparable else NO_CITY_VALUE,
                      "index": 100 * value / city if comparable and k.kind != "count" else float("nan"),
                      "share_of_city": 100 * value / city if comparable and k.kind == "count" else float("nan"),
                      "city_formula": catalog.reference_text(k)})

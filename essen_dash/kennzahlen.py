@@ -28,7 +28,7 @@ from essen_dash.format import de_number
 
 #: the tables holding published values of each level, and their area key
 LEVEL_TABLES = {"bezirk": ("bezirke", "bezirk_id"), "stadtteil": ("stadtteile_hotspots", "stadtteil_nr")}
-KIND_LABELS = {"share": "Anteil", "count": "Anzahl", "index": "Index", "ratio": "Verhältnis"}
+NO_CITY_VALUE = "kein Wert der Gesamtstadt"
 OPERATORS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 OPERATOR_SIGNS = {ast.Add: "+", ast.Sub: "−", ast.Mult: "×", ast.Div: "/"}
@@ -258,7 +258,7 @@ class Catalog(Mapping[str, Kennzahl]):
             return "Gesamtstadt, Summe der Bezirke"
         if k.reference == "ratio":
             return "Gesamtstadt, nach derselben Formel aus den Stadtwerten berechnet"
-        return f"kein Wert der Gesamtstadt. {k.reference_note}".strip()
+        return f"{NO_CITY_VALUE}. {k.reference_note}".strip()
 
 
 # --- values ------------------------------------------------------------------------------------

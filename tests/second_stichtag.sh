@@ -14,5 +14,5 @@ export PYTHONPATH="$wt"  # the worktree's code and data, not the editable instal
 "$PY" -c "import sys; from tests.unit.sources.fake_vorlage import FakeVorlage; sys.stdout.write(FakeVorlage().text())" \
     > "$wt/made-up-vorlage.txt"
 "$PY" -m essen_dash.cli import-vorlage made-up-vorlage.txt --out data --data-dir data
-"$PY" -m essen_dash.cli validate data | head -n 1
+"$PY" -m essen_dash.cli validate data >/dev/null  # the imported folder passes every rule
 "$PY" -m pytest -q -p no:cacheprovider

@@ -68,8 +68,7 @@ class Renderer:
     def _start(self) -> None:
         import kaleido
 
-        os.environ["BROWSER_PATH"] = browser_path()
-        kaleido.start_sync_server(mathjax=False, n=1, timeout=90, silence_warnings=True)
+        kaleido.start_sync_server(mathjax=False, n=1, timeout=90, silence_warnings=True, path=browser_path())
         self._started = True
 
     def render(self, fig: go.Figure, fmt: Format) -> bytes:

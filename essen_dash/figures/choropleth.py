@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from essen_dash.classify import NO_VALUE_COLOUR, SCHEMES, Classes
 from essen_dash.figures.common import HIGHLIGHT
 from essen_dash.format import de_number
-from essen_dash.kennzahlen import Kennzahl
+from essen_dash.kennzahlen import NO_CITY_VALUE, Kennzahl
 
 NO_VALUE_LABEL = "kein Wert veröffentlicht"
 
@@ -34,7 +34,7 @@ def hover_data(frame: pd.DataFrame, indicator: Kennzahl) -> list[dict]:
     """Return per area the named fields its tooltip shows and a click reads (never positions)."""
     n = int(frame["value"].notna().sum())
     city = city_of(frame)
-    city_text = f"Gesamtstadt: {indicator.format(city)}" if city is not None else "kein Wert der Gesamtstadt"
+    city_text = f"Gesamtstadt: {indicator.format(city)}" if city is not None else NO_CITY_VALUE
     return [{"name": name, "value": indicator.format(v) if pd.notna(v) else NO_VALUE_LABEL,
              "rank": f"Rang {r} von {n}" if pd.notna(r) else NO_VALUE_LABEL, "city": city_text, "key": key,
              "bezirk_id": bezirk}

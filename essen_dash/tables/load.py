@@ -19,7 +19,6 @@ from pathlib import Path
 import frictionless
 import pandas as pd
 
-from essen_dash import paths
 from essen_dash.tables.schema import BEZIRK_IDS, TABLES, Table
 
 TYPE_NAMES = {"integer": "eine ganze Zahl", "number": "eine Zahl", "date": "ein Datum JJJJ-MM-TT",
@@ -312,9 +311,9 @@ def check_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     return frames, problems
 
 
-def load_tables(folder: Path | None = None) -> Tables:
-    """Return the validated tables of ``folder`` (default: the configured data folder)."""
-    folder = Path(folder) if folder is not None else paths.data_dir()
+def load_tables(folder: Path) -> Tables:
+    """Return the validated tables of ``folder``."""
+    folder = Path(folder)
     frames, problems = check_folder(folder)
     if problems:
         raise DataError(folder, problems)

@@ -571,7 +571,7 @@ def test_bezirk_profile_values(page, page_log, app_server):
     assert by_label["Bevölkerung"] == ("98.439 Personen", "Stadt: 588.875 Personen · Rang 1 von 9")
     assert by_label["12 Herkunftsländer"] == ("4,2 %", "Stadt: 3,6 % · Rang 3 von 9")
     assert by_label["Nichtdeutsche (Personen)"] == ("18.605 Personen", "Stadt: 89.289 Personen · Rang 1 von 9")
-    assert by_label["Projektwohnungen"] == ("18,6 %", "Stadt: kein Stadtwert · Rang 3 von 9")
+    assert by_label["Projektwohnungen"] == ("18,6 %", "Stadt: kein Wert der Gesamtstadt · Rang 3 von 9")
     formed = definition_list(page, ".card:has(> h2:text-is('Wie der Stadtwert gebildet wird')) dl")
     assert formed["Bevölkerung"] == "Gesamtstadt, veröffentlichter Wert"
     assert formed["12 Herkunftsländer (Personen)"] == "Gesamtstadt, Summe der Bezirke"

@@ -58,7 +58,7 @@ def test_profile_compares_shares_by_index_and_counts_by_share_of_city(app_data):
     assert np.isnan(rows.loc["population_count", "index"])
     assert rows.loc["population_count", "share_of_city"] == pytest.approx(100 * 98439 / 588875)
     assert rows.loc["population_count", "city_text"] == "588.875 Personen"
-    assert rows.loc["project_housing_pct", "city_text"] == "kein Stadtwert"
+    assert rows.loc["project_housing_pct", "city_text"] == "kein Wert der Gesamtstadt"
 
 
 def test_allocation_frame_formula(app_data):
