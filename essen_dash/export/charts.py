@@ -25,14 +25,13 @@ class ExportError(ValueError):
 
 def print_figure(chart: Chart) -> go.Figure:
     """Return the chart with the print heading (title, subtitle, source line); content unchanged."""
-    fig = base_layout(go.Figure(chart.figure), chart.title, chart.subtitle)
+    fig = base_layout(go.Figure(chart.figure), chart.title, chart.subtitle, chart.source)
     fig.update_layout(title={"text": f"<b>{chart.title}</b><br><span style='font-size:14px;color:{MUTED}'>"
                                      f"{chart.subtitle}</span>",
                              "font": {"size": 22, "color": INK}, "x": 0.01, "xanchor": "left", "yref": "container",
-                             "y": 0.975, "yanchor": "top", "pad": {"t": 0}},
-                      font={"family": FONT}, margin={"t": 104, "b": 56, "l": 24, "r": 24})
-    fig.add_annotation(text=chart.source, showarrow=False, xref="paper", yref="paper", x=0, y=0, yshift=-22,
-                       xanchor="left", yanchor="top", font={"size": 12, "color": MUTED}, name="source")
+                             "y": 0.97, "yanchor": "top", "pad": {"t": 0}},
+                      font={"family": FONT}, margin={"t": 104, "l": 24, "r": 24})
+    fig.update_annotations(selector={"name": "source"}, font_size=12)
     return fig
 
 

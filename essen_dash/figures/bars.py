@@ -47,6 +47,7 @@ def profile(rows: pd.DataFrame, *, height: int = 420) -> go.Figure:
     fig.add_annotation(x=100, y=1, yref="paper", yanchor="bottom", showarrow=False, text="Gesamtstadt = 100",
                        font={"size": 11, "color": MUTED})
     fig.update_layout(height=height, showlegend=False,
+                      margin={"b": 90},
                       xaxis={"title": "Index (Gesamtstadt = 100)", "gridcolor": "#eef1f4",
                              "range": [0, max(130.0, float(rows["index"].max()) * 1.25)]},
                       yaxis={"automargin": True, "autorange": "reversed"})
@@ -66,7 +67,7 @@ def allocation_bars(frame: pd.DataFrame, housing_label: str, residents_label: st
     fig.update_layout(height=height, barmode="group", bargap=0.2,
                       legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
                       yaxis={"title": "%", "gridcolor": "#eef1f4"}, xaxis={"title": "Stadtbezirk"},
-                      margin={"t": 90})
+                      margin={"t": 90, "b": 90})
     return fig
 
 
@@ -88,6 +89,7 @@ def allocation_scatter(frame: pd.DataFrame, housing_label: str, residents_label:
                       "<br>Verhältnis: %{customdata[1]:.2f}<extra></extra>")
     fig.update_layout(height=height, legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
                       xaxis={"title": f"{residents_label} (%)", "range": [0, top], "gridcolor": "#eef1f4"},
-                      yaxis={"title": f"{housing_label} (%)", "range": [0, top], "gridcolor": "#eef1f4"},
-                      margin={"t": 90})
+                      yaxis={"title": f"{housing_label} (%)", "range": [0, top], "gridcolor": "#eef1f4",
+                             "automargin": True},
+                      margin={"t": 90, "b": 90})
     return fig

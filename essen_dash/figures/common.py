@@ -27,10 +27,12 @@ def base_layout(fig: go.Figure, title: str, subtitle: str = "", source: str = ""
     )
     # room for the heading and the source line; a figure's own wider margins stay
     margin = fig.layout.margin
+    bottom = max(margin.b or 0, 46 if source else 10)
     fig.update_layout(margin={"l": 10 if margin.l is None else margin.l, "r": 10 if margin.r is None else margin.r,
-                              "t": max(margin.t or 0, 80 if subtitle else 56),
-                              "b": max(margin.b or 0, 46 if source else 10)})
+                              "t": max(margin.t or 0, 80 if subtitle else 56), "b": bottom})
     if source:
-        fig.add_annotation(text=source, showarrow=False, xref="paper", yref="paper", x=0, y=0, yshift=-14,
-                           xanchor="left", yanchor="top", font={"size": 11, "color": MUTED}, name="source")
+        # at the foot of the figure, below tick labels and axis titles
+        fig.add_annotation(text=source, showarrow=False, xref="paper", yref="paper", x=0, y=0,
+                           yshift=-(bottom - 18), xanchor="left", yanchor="top", font={"size": 11, "color": MUTED},
+                           name="source")
     return fig

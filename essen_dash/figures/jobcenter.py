@@ -24,7 +24,7 @@ def heatmap(matrix: pd.DataFrame, *, height: int | None = None) -> go.Figure:
         colorscale=SEQUENTIAL, zmin=0, colorbar={"title": {"text": "%"}, "thickness": 12, "outlinewidth": 0},
         hovertemplate="<b>%{y}</b> · %{x}<br>%{text} der Leistungsbeziehenden dieser Herkunft<extra></extra>",
         xgap=2, ygap=2))
-    fig.update_layout(height=height or 160 + 34 * len(matrix), xaxis={"side": "top", "title": None},
+    fig.update_layout(height=height or max(320, 160 + 34 * len(matrix)), xaxis={"side": "top", "title": None},
                       yaxis={"autorange": "reversed", "automargin": True}, margin={"t": 110})
     return fig
 
@@ -95,5 +95,5 @@ def area_bars(frame: pd.DataFrame, *, height: int = 420) -> go.Figure:
     fig.update_layout(height=height, showlegend=False,
                       xaxis={"title": "% der Leistungsbeziehenden dieser Herkunft", "gridcolor": "#eef1f4",
                              "range": [0, float(shown["value"].max()) * 1.2]},
-                      yaxis={"automargin": True}, margin={"r": 30})
+                      yaxis={"automargin": True}, margin={"r": 30, "b": 90})
     return fig
