@@ -17,7 +17,7 @@ import numpy as np
 from plotly.colors import diverging, sample_colorscale, sequential
 
 SEQUENTIAL = sequential.YlGnBu
-DIVERGING = diverging.PuOr[::-1]  # purple above the city value, orange below
+DIVERGING = diverging.PuOr[::-1]  # low to high: purple below the city value, orange above
 NO_VALUE_COLOUR = "#d9d9d9"
 K = 4  # classes: nine Bezirke do not carry more
 
@@ -73,12 +73,13 @@ def _classified(kind: str, classifier) -> Callable:
             mc = classifier(valid, k)
         bins = [float(b) for b in mc.bins]
         palette = sample_colorscale(SEQUENTIAL, list(np.linspace(0.12, 1.0, len(bins))))
-        labels, lower = [], float(valid.min())
-        for b in bins:
-            labels.append(f"{fmt(lower)} – {fmt(b)}")
-            lower = b
-        index = np.searchsorted(bins, values, side="left")
-        colours = [NO_VALUE_COLOUR if np.isnan(v) else palette[min(i, len(bins) - 1)] for v, i in zip(values, index)]
+        # mapclassify's breaks as half-open classes in the German statistical style: "a bis unter b", the last
+        # class closed ("a bis b"), so a value on a break belongs to exactly one class
+        lows = [float(valid.min())] + bins[:-1]
+        labels = [f"{fmt(lo)} bis unter {fmt(hi)}" for lo, hi in zip(lows[:-1], bins[:-1])] + \
+                 [f"{fmt(lows[-1])} bis {fmt(bins[-1])}"]
+        index = np.searchsorted(bins[:-1], values, side="right")
+        colours = [NO_VALUE_COLOUR if np.isnan(v) else palette[i] for v, i in zip(values, index)]
         return Classes(kind, colours, labels, palette, bins, False, [], 0, len(bins) - 1)
 
     return build
@@ -98,7 +99,7 @@ SCHEMES: dict[str, Scheme] = {
                _classified("natural_breaks", lambda v, k: mapclassify.FisherJenks(v, k=k)),
                "Klassengrenzen an den größten Sprüngen der Werte (mapclassify FisherJenks, deterministisch)."),
         Scheme("deviation", "Abweichung vom Stadtwert", lambda v, c, f: _continuous(v, c, f, diverging=True),
-               "Zweifarbig um den Wert der Gesamtstadt: lila darüber, orange darunter."),
+               "Zweifarbig um den Wert der Gesamtstadt: orange darüber, lila darunter."),
     )
 }
 DEFAULT_SCHEME = "continuous"

@@ -11,9 +11,25 @@ from essen_dash.params import Params, as_query
 from essen_dash.views import View
 
 
-#: plotly config for every graph: German locale-free buttons, no logo, base-map data from our own assets.
+#: German texts of the plotly toolbar and its messages (plotly registers them per graph, offline)
+GERMAN = {
+    "Autoscale": "Automatisch skalieren", "Download plot": "Diagramm herunterladen",
+    "Download plot as a PNG": "Als PNG herunterladen", "Image download succeeded": "Bild heruntergeladen",
+    "Pan": "Verschieben", "Preparing image - this may take a few seconds": "Bild wird erstellt …",
+    "Reset": "Zurücksetzen", "Reset axes": "Achsen zurücksetzen", "Reset view": "Ansicht zurücksetzen",
+    "Reset views": "Ansichten zurücksetzen", "Show closest data on hover": "Nächsten Wert zeigen",
+    "Compare data on hover": "Werte vergleichen", "Toggle Spike Lines": "Hilfslinien ein/aus",
+    "Toggle show closest data on hover": "Nächsten Wert zeigen ein/aus", "Zoom": "Zoomen", "Zoom in": "Vergrößern",
+    "Zoom out": "Verkleinern",
+    "Sorry, there was a problem downloading your image!": "Das Bild konnte nicht heruntergeladen werden.",
+}
+#: plotly config for every graph: German toolbar, no logo, nothing that sends a chart to an outside service,
+#: base-map data from our own assets.
 GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": False, "topojsonURL": "/assets/topojson/",
-                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+                "showSendToCloud": False, "showEditInChartStudio": False, "showLink": False,
+                "locale": "de-essen", "locales": {"de-essen": {"dictionary": GERMAN}},
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "sendChartToCloud",
+                                           "sendDataToCloud", "editInChartStudio"]}
 
 
 def card(title: str, *children, class_name: str = "") -> html.Section:

@@ -127,7 +127,8 @@ def overlapping_areas(tables: Tables, jc_stichtag: date, bezirke: set[str]) -> l
 
 
 def jobcenter_area_frame(tables: Tables, areas, jc_stichtag: date, group: str) -> pd.DataFrame:
-    """Return one row per published area list with the chosen group's share (summed over jointly listed areas).
+    """Return one row per published area list with the chosen group's share; a list the source gives for two
+    areas jointly keeps both published shares in ``parts`` and no value (their sum is not a published figure).
 
     Without boundaries (``areas`` None) every assigned area of the table is its own row.
     """
@@ -140,7 +141,7 @@ def jobcenter_area_frame(tables: Tables, areas, jc_stichtag: date, group: str) -
     for a in areas.itertuples():
         parts = [float(matrix.loc[area, group]) for area in a.jc_areas]
         rows.append({"key": a.published_as, "name": a.published_as, "jc_areas": a.jc_areas,
-                     "value": sum(parts), "parts": parts, "members": a.members,
+                     "value": parts[0] if len(parts) == 1 else np.nan, "parts": parts, "members": a.members,
                      "partial_members": a.partial_members, "shared_members": a.shared_members,
                      "is_list_incomplete": a.is_list_incomplete})
     return pd.DataFrame(rows)

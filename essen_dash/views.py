@@ -115,7 +115,7 @@ def jobcenter_heatmap(data: AppData, p: Params, geo: Geo) -> Chart:
         rows = list(matrix.index)
         subtitle = (f"die Quelle nennt keinen Stadtteil von Stadtbezirk {', '.join(p.bezirk)}; alle Bereiche"
                     if p.bezirk else "alle Bereiche")
-    return Chart(jcfig.heatmap(matrix.loc[rows]),
+    return Chart(jcfig.heatmap(matrix.loc[rows], zmax=float(matrix.to_numpy().max())),
                  "SGB-II-Leistungsbeziehende: Verteilung nach Herkunft auf die JobCenter-Bereiche",
                  f"Stand {de_date(jc_day)} · {subtitle} · Einheit: % · jede Spalte der ganzen Stadt ergibt 100 %",
                  data.source_line(p.stichtag, "jobcenter", geometry=False))
@@ -125,7 +125,8 @@ def jobcenter_map(data: AppData, p: Params, geo: Geo) -> Chart:
     jc_day, matrix = _jc(data, p)
     frame, parts = jobcenter_map_view(data.tables, data.jobcenter_geo[jc_day], data.boundaries.stadtteile, jc_day,
                                       p.gruppe, p.selected)
-    fig = jcfig.area_map(frame, parts["core"], parts["others"], parts["hatch"], parts["outline"], parts["labels"])
+    fig = jcfig.area_map(frame, parts["core"], parts["others"], parts["hatch"], parts["outline"], parts["labels"],
+                         zmax=float(matrix.drop(index=UNASSIGNED, errors="ignore")[p.gruppe].max()))
     return Chart(fig, f"Leistungsbeziehende aus {p.gruppe}: Anteil je JobCenter-Bereich",
                  f"Stand {de_date(jc_day)} · {filter_text(p)} · Einheit: % · nicht zugeordnet: "
                  f"{jcfig.pct(_unassigned(matrix, p.gruppe))} · schraffiert: teilweise/mehrfach zugeordnet",
@@ -134,7 +135,7 @@ def jobcenter_map(data: AppData, p: Params, geo: Geo) -> Chart:
 
 def jobcenter_bars(data: AppData, p: Params, geo: Geo) -> Chart:
     jc_day, matrix = _jc(data, p)
-    frame = jobcenter_area_frame(data.tables, data.jobcenter_geo.get(jc_day), jc_day, p.gruppe)
+    frame = jobcenter_area_frame(data.tables, None, jc_day, p.gruppe)  # each published area, never a sum
     if p.bezirk:
         keep = set(overlapping_areas(data.tables, jc_day, p.selected))
         frame = frame[[bool(set(a) & keep) for a in frame["jc_areas"]]]

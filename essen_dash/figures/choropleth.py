@@ -52,18 +52,44 @@ def _trace(frame: pd.DataFrame, geojson, name: str, colorscale, z, showlegend: b
         showlegend=showlegend, legendgroup=name, **extra)
 
 
-def label_trace(frame: pd.DataFrame, points: pd.DataFrame, level: str, indicator: Kennzahl) -> go.Scattergeo:
-    """Return map labels: Bezirk numerals, or the names of Stadtteile with a published value."""
-    if level == "bezirk":
-        shown, text = frame, frame["bezirk_id"]
+def luminance(colour: str) -> float:
+    """Return the WCAG relative luminance of an ``rgb(r, g, b)`` or ``#rrggbb`` colour."""
+    if colour.startswith("#"):
+        channels = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
     else:
-        shown = frame[frame["value"].notna()]
-        text = [f"{n}<br>{indicator.format(v)}" for n, v in zip(shown["name"], shown["value"])]
-    at = points.set_index("key").loc[shown["key"]]
-    return go.Scattergeo(lon=at["lon"].round(5).tolist(), lat=at["lat"].round(5).tolist(), text=list(text),
-                         mode="text", hoverinfo="skip", showlegend=False, name="Beschriftung",
-                         textfont={"size": 14 if level == "bezirk" else 11, "color": "#111",
-                                   "shadow": "0 0 3px white, 0 0 3px white, 0 0 2px white"})
+        channels = [float(c) for c in colour[colour.index("(") + 1:colour.index(")")].split(",")[:3]]
+    linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def label_colour(fill: str) -> str:
+    """Return black or white, whichever contrasts more with ``fill`` (at least 4,58:1 for any fill)."""
+    lum = luminance(fill)
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
+
+
+HALO = {"#000000": "0 0 3px white, 0 0 3px white, 0 0 2px white", "#ffffff": "0 0 3px black, 0 0 2px black"}
+
+
+def label_traces(frame: pd.DataFrame, fills: list[str], points: pd.DataFrame, level: str,
+                 indicator: Kennzahl) -> list[go.Scattergeo]:
+    """Return map labels (Bezirk numerals, or names and values of Stadtteile with a value), black on light and
+    white on dark fills."""
+    frame = frame.assign(fill=fills)
+    shown = frame if level == "bezirk" else frame[frame["value"].notna()]
+    text = shown["bezirk_id"] if level == "bezirk" else pd.Series(
+        [f"{n}<br>{indicator.format(v)}" for n, v in zip(shown["name"], shown["value"])], index=shown.index)
+    ink = shown["fill"].map(label_colour)
+    at = points.set_index("key")
+    traces = []
+    for colour in sorted(set(ink)):
+        part = shown[ink == colour]
+        where = at.loc[part["key"]]
+        traces.append(go.Scattergeo(
+            lon=where["lon"].round(5).tolist(), lat=where["lat"].round(5).tolist(), text=text[part.index].tolist(),
+            mode="text", hoverinfo="skip", showlegend=False, name="Beschriftung",
+            textfont={"size": 14 if level == "bezirk" else 11, "color": colour, "shadow": HALO[colour]}))
+    return traces
 
 
 def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
@@ -81,7 +107,7 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
         traces.append(_trace(missing, geojson, NO_VALUE_LABEL, [[0, NO_VALUE_COLOUR], [1, NO_VALUE_COLOUR]],
                              [0] * len(missing), True, showscale=False))
     valued = frame[frame["value"].notna()]
-    label = [label_trace(frame, labels, level, indicator)] if labels is not None else []
+    label = label_traces(frame, classes.colours, labels, level, indicator) if labels is not None else []
     if valued.empty:
         return traces + label
     if classes.continuous:

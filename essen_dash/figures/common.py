@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-FONT = "Source Sans 3, Source Sans Pro, Segoe UI, Helvetica, Arial, Liberation Sans, sans-serif"
+#: quoted: an unquoted "Source Sans 3" is invalid CSS, and the whole list then fell back to a serif font
+FONT = "'Source Sans 3', 'Source Sans Pro', 'Segoe UI', Helvetica, Arial, 'Liberation Sans', sans-serif"
 INK = "#1b2733"
 MUTED = "#5b6770"
 ACCENT = "#0b5394"

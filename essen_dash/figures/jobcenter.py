@@ -16,12 +16,16 @@ def pct(v: float) -> str:
     return de_number(v, 1, "%")
 
 
-def heatmap(matrix: pd.DataFrame, *, height: int | None = None) -> go.Figure:
-    """Return areas (rows) × origin groups (columns); every column sums to about 100 %."""
+def heatmap(matrix: pd.DataFrame, *, zmax: float | None = None, height: int | None = None) -> go.Figure:
+    """Return areas (rows) × origin groups (columns); every column sums to about 100 %.
+
+    ``zmax`` fixes the top of the colour scale (the whole city's maximum), so a value has the same colour in
+    every selection."""
     text = [[pct(v) for v in row] for row in matrix.to_numpy()]
     fig = go.Figure(go.Heatmap(
         z=matrix.to_numpy(), x=list(matrix.columns), y=list(matrix.index), text=text, texttemplate="%{text}",
-        colorscale=SEQUENTIAL, zmin=0, colorbar={"title": {"text": "%"}, "thickness": 12, "outlinewidth": 0},
+        colorscale=SEQUENTIAL, zmin=0, zmax=zmax if zmax is not None else float(matrix.to_numpy().max()),
+        colorbar={"title": {"text": "%"}, "thickness": 12, "outlinewidth": 0},
         hovertemplate="<b>%{y}</b> · %{x}<br>%{text} der Leistungsbeziehenden dieser Herkunft<extra></extra>",
         xgap=2, ygap=2))
     fig.update_layout(height=height or max(320, 160 + 34 * len(matrix)), xaxis={"side": "top", "title": None},
@@ -29,16 +33,22 @@ def heatmap(matrix: pd.DataFrame, *, height: int | None = None) -> go.Figure:
     return fig
 
 
+JOINT_COLOUR = "#bfc5cc"  # areas the source lists together: their published shares are not added up
+
+
 def area_label(row) -> str:
     if len(row.jc_areas) > 1:
-        return f"{' + '.join(row.jc_areas)}<br>{' + '.join(pct(p) for p in row.parts)} = {pct(row.value)}"
+        return "<br>".join(f"{a} {pct(p)}" for a, p in zip(row.jc_areas, row.parts))
     return f"{row.name}<br>{pct(row.value)}"
 
 
 def area_hover(row) -> str:
-    lines = [f"<b>{' + '.join(row.jc_areas)}</b>", f"{pct(row.value)} der Leistungsbeziehenden dieser Herkunft"]
     if len(row.jc_areas) > 1:
-        lines.append("gemeinsam veröffentlicht: Summe der Bereiche")
+        lines = [f"<b>{' und '.join(row.jc_areas)}</b>",
+                 " · ".join(f"{a}: {pct(p)}" for a, p in zip(row.jc_areas, row.parts)),
+                 "gemeinsame Stadtteilliste in der Quelle; die Anteile werden nicht addiert"]
+    else:
+        lines = [f"<b>{row.name}</b>", f"{pct(row.value)} der Leistungsbeziehenden dieser Herkunft"]
     lines.append("Stadtteile: " + ", ".join(row.members) + (" …" if row.is_list_incomplete else ""))
     if row.shared_members:
         lines.append("teilweise/geteilt: " + ", ".join(row.shared_members))
@@ -46,8 +56,9 @@ def area_hover(row) -> str:
 
 
 def area_map(frame: pd.DataFrame, core_geojson: dict, other_geojson: dict, hatch: tuple[list, list],
-             outline: tuple[list, list], labels: pd.DataFrame, *, height: int = 600) -> go.Figure:
-    """Return the JobCenter map: areas filled by value, shared Stadtteile hatched, the rest grey."""
+             outline: tuple[list, list], labels: pd.DataFrame, *, zmax: float, height: int = 600) -> go.Figure:
+    """Return the JobCenter map: areas filled by their published share on a city-wide scale (0 to ``zmax``),
+    jointly listed areas in neutral grey with both shares written on them, shared Stadtteile hatched."""
     fig = go.Figure()
     others = [f["id"] for f in other_geojson["features"]]
     if others:
@@ -56,7 +67,7 @@ def area_map(frame: pd.DataFrame, core_geojson: dict, other_geojson: dict, hatch
                            marker={"line": {"color": "white", "width": 0.6}},
                            customdata=[f["properties"]["hover"] for f in other_geojson["features"]],
                            hovertemplate="%{customdata}<extra></extra>", showlegend=False)
-    fig.add_traces(value_traces(frame, core_geojson, labels))
+    fig.add_traces(value_traces(frame, core_geojson, labels, zmax))
     fig.add_scattergeo(lon=hatch[0], lat=hatch[1], mode="lines", line={"color": HATCH_COLOUR, "width": 0.8},
                        name="teilweise oder mehreren Bereichen zugeordnet (schraffiert)", hoverinfo="skip")
     fig.add_scattergeo(lon=outline[0], lat=outline[1], mode="lines", line={"color": INK, "width": 1.6},
@@ -68,20 +79,29 @@ def area_map(frame: pd.DataFrame, core_geojson: dict, other_geojson: dict, hatch
     return fig
 
 
-def value_traces(frame: pd.DataFrame, core_geojson: dict, labels: pd.DataFrame) -> list:
+def value_traces(frame: pd.DataFrame, core_geojson: dict, labels: pd.DataFrame, zmax: float) -> list:
     """Return the traces that change with the origin group: area fill and area labels."""
-    filled = frame[frame["key"].isin({f["id"] for f in core_geojson["features"]})]
+    drawn = frame[frame["key"].isin({f["id"] for f in core_geojson["features"]})]
+    joint = drawn["jc_areas"].map(len) > 1
+    filled, shared = drawn[~joint], drawn[joint]
     at = labels.set_index("key").loc[frame["key"]]
-    return [
+    traces = [
         go.Choropleth(geojson=core_geojson, locations=filled["key"].tolist(), z=filled["value"].round(2).tolist(),
-                      colorscale=SEQUENTIAL, zmin=0, zmax=float(frame["value"].max()) or 1,
+                      colorscale=SEQUENTIAL, zmin=0, zmax=zmax or 1,
                       marker={"line": {"color": "white", "width": 0.6}}, name="Anteil",
                       colorbar={"title": {"text": "%"}, "thickness": 12, "len": 0.5, "outlinewidth": 0},
                       customdata=[area_hover(r) for r in filled.itertuples()],
-                      hovertemplate="%{customdata}<extra></extra>"),
+                      hovertemplate="%{customdata}<extra></extra>")]
+    if len(shared):
+        traces.append(go.Choropleth(
+            geojson=core_geojson, locations=shared["key"].tolist(), z=[0] * len(shared), showscale=False,
+            colorscale=[[0, JOINT_COLOUR], [1, JOINT_COLOUR]], marker={"line": {"color": "white", "width": 0.6}},
+            name="gemeinsam veröffentlicht (Anteile nicht addiert)", showlegend=True,
+            customdata=[area_hover(r) for r in shared.itertuples()], hovertemplate="%{customdata}<extra></extra>"))
+    return traces + [
         go.Scattergeo(lon=at["lon"].tolist(), lat=at["lat"].tolist(), mode="text", hoverinfo="skip",
                       text=[area_label(r) for r in frame.itertuples()], showlegend=False, name="Beschriftung",
-                      textfont={"size": 12, "color": "#111", "shadow": "0 0 3px white, 0 0 3px white"}),
+                      textfont={"size": 12, "color": "#000000", "shadow": "0 0 3px white, 0 0 3px white"}),
     ]
 
 

@@ -69,7 +69,7 @@ def notes(data: AppData, p: Params) -> list:
                       "Bereich zugeordnet („nicht zugeordnet“)."])]
     for a in joint:
         items.append(html.Li(f"{' und '.join(a.jc_areas)} veröffentlicht die Quelle mit einer gemeinsamen "
-                             "Stadtteilliste; die Karte zeigt die Summe beider Anteile"
+                             "Stadtteilliste; die Karte zeigt beide Anteile, ohne sie zu addieren"
                              + (", die Liste endet in der Quelle mit „…“." if a.is_list_incomplete else ".")))
     items.append(html.Li("Schraffiert: Stadtteile, die nur teilweise oder von mehreren Bereichen genannt werden."))
     items.append(html.Li(f"Grau ohne Schraffur: {len(missing)} Stadtteile, die die Quelle nicht nennt "

@@ -25,9 +25,18 @@ def test_classified_schemes_use_mapclassify_breaks(key, classifier):
     assert c.colours[0] == c.legend_colours[-1] and c.colours[8] == c.legend_colours[0]
 
 
-def test_natural_breaks_labels_are_german():
+def test_natural_breaks_labels_are_german_and_half_open():
     c = SCHEMES["natural_breaks"].build(VALUES, 3.6, fmt)
-    assert c.labels[0].startswith("1,1 – ") and c.labels[-1].endswith(" – 7,1")
+    assert c.labels[0].startswith("1,1 bis unter ") and c.labels[-1].endswith(" bis 7,1")
+    assert all(" bis unter " in label for label in c.labels[:-1]) and " unter " not in c.labels[-1]
+
+
+def test_a_value_on_a_break_belongs_to_the_class_above():
+    c = SCHEMES["quantiles"].build(VALUES, 3.6, fmt)
+    assert c.labels == ["1,1 bis unter 1,4", "1,4 bis unter 4,2", "4,2 bis 7,1"]
+    by_value = dict(zip(VALUES, c.colours))
+    assert by_value[1.4] == c.legend_colours[1] and by_value[4.2] == c.legend_colours[2]
+    assert by_value[1.3] == c.legend_colours[0] and by_value[7.1] == c.legend_colours[2]
 
 
 def test_continuous_and_deviation():

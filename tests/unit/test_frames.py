@@ -76,7 +76,7 @@ def test_jobcenter_matrix_and_overlaps(tables):
     assert len(overlapping_areas(tables, JC_DAY, set())) == 10
 
 
-def test_joint_areas_are_summed(tables):
+def test_joint_areas_keep_both_published_shares_and_no_sum(tables):
     import geopandas as gpd
     from shapely.geometry import box
 
@@ -87,6 +87,6 @@ def test_joint_areas_are_summed(tables):
     cw = tables["jobcenter_crosswalk"]
     areas = jobcenter_areas(st, cw[cw["stichtag"] == JC_DAY])
     f = jobcenter_area_frame(tables, areas, JC_DAY, "Iran").set_index("key")
-    assert f.loc["Süd 1 & Süd 2", "value"] == pytest.approx(13.5 + 16.0)
+    assert f.loc["Süd 1 & Süd 2", "parts"] == [13.5, 16.0] and np.isnan(f.loc["Süd 1 & Süd 2", "value"])
     assert f.loc["West", "value"] == 13.8 and f.loc["West", "shared_members"] == ["Westviertel", "Altendorf",
                                                                                    "Frohnhausen"]

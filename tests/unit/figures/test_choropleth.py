@@ -33,7 +33,7 @@ def test_classified_map_has_one_legend_entry_per_class(app_data):
     k = app_data.catalog(DAY)["origin12_pct"]
     traces = value_traces(kennzahl_frame(app_data, k.key, "bezirk", DAY), k, "quantiles", URL)
     # mapclassify merges the tied quantile bins (three Bezirke at 4.2): three classes
-    assert [t.name for t in traces] == ["1,1 – 1,4 %", "1,4 – 4,2 %", "4,2 – 7,1 %"]
+    assert [t.name for t in traces] == ["1,1 bis unter 1,4 %", "1,4 bis unter 4,2 %", "4,2 bis 7,1 %"]
     assert all(t.showlegend for t in traces)
     members = sorted(loc for t in traces for loc in t.locations)
     assert members == sorted(["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"])
@@ -73,8 +73,24 @@ def test_labels_are_added_from_points(app_data):
     k = app_data.catalog(DAY)["bg_pct"]
     frame = kennzahl_frame(app_data, k.key, "bezirk", DAY)
     points = pd.DataFrame({"key": frame["key"], "lon": range(9), "lat": range(9)})
-    labels = value_traces(frame, k, "continuous", URL, labels=points)[-1]
-    assert labels.type == "scattergeo" and list(labels.text) == list(frame["bezirk_id"])
+    labels = [t for t in value_traces(frame, k, "continuous", URL, labels=points) if t.type == "scattergeo"]
+    assert sorted(x for t in labels for x in t.text) == sorted(frame["bezirk_id"])
+
+
+@pytest.mark.parametrize("scheme", ["continuous", "quantiles", "deviation"])
+def test_map_labels_keep_contrast_on_every_fill(app_data, scheme):
+    from essen_dash.figures.choropleth import classes_for, luminance
+
+    k = app_data.catalog(DAY)["origin12_pct"]
+    frame = kennzahl_frame(app_data, k.key, "bezirk", DAY)
+    points = pd.DataFrame({"key": frame["key"], "lon": range(9), "lat": range(9)})
+    fill = dict(zip(frame["bezirk_id"], classes_for(frame, k, scheme).colours))
+    for trace in value_traces(frame, k, scheme, URL, labels=points):
+        if trace.type != "scattergeo":
+            continue
+        for bezirk in trace.text:
+            a, b = sorted([luminance(trace.textfont.color), luminance(fill[bezirk])])
+            assert (b + 0.05) / (a + 0.05) >= 4.5, (bezirk, trace.textfont.color, fill[bezirk])
 
 
 def test_figures_carry_no_default_template(app_data):
