@@ -13,11 +13,13 @@ import numpy as np
 import pandas as pd
 
 from essen_dash.data import AppData, memoized
-from essen_dash.kennzahlen import LEVEL_TABLES, NO_CITY_VALUE, city_value, level_values
+from essen_dash.kennzahlen import LEVEL_TABLES, NO_CITY_VALUE, city_value, evaluate, formula_inputs, level_values
 from essen_dash.tables.load import Tables
 from essen_dash.tables.schema import BEZIRK_IDS
 
 LEVELS = {"bezirk": "Stadtbezirke", "stadtteil": "Stadtteile"}
+#: the mark of a published figure the source contradicts (its explanation travels with it as ``flag``)
+FLAG = "*"
 UNASSIGNED = "nicht zugeordnet"  # the JobCenter table's row for recipients without an area
 DEFAULT_LEVEL = "bezirk"
 
@@ -63,7 +65,10 @@ def city_values(data: AppData, stichtag: date) -> dict[str, float | None]:
 
 @memoized
 def kennzahl_frame(data: AppData, key: str, level: str, stichtag: date) -> pd.DataFrame:
-    """Return one Kennzahl for every area of a level: value, rank (1 = highest) and the city value."""
+    """Return one Kennzahl for every area of a level: value, rank (1 = highest), the city value, the count a
+    share is taken of (``count_text``, where the level has it) and the source's inconsistency (``flag``)."""
+    catalog = data.catalog(stichtag)
+    k = catalog[key]
     values = area_values(data, level, stichtag)
     # a Kennzahl the catalog does not give at this level shows as missing everywhere, never as 0
     out = values[["key", "name", "bezirk_id"]].assign(
@@ -71,6 +76,16 @@ def kennzahl_frame(data: AppData, key: str, level: str, stichtag: date) -> pd.Da
     out["rank"] = out["value"].rank(ascending=False, method="min").astype("Int64")
     city = city_values(data, stichtag)[key]
     out["city_value"] = np.nan if city is None else city
+    names = formula_inputs(k.numerator) if k.numerator is not None else ()
+    if names and all(n in values for n in names):
+        count = catalog[names[0]]
+        out["count_text"] = [count.format(v) if pd.notna(v) else ""
+                             for v in evaluate(k.numerator, {n: values[n].astype(float) for n in names})]
+    else:
+        out["count_text"] = ""
+    flags = {f.area: f.note() for f in data.quality
+             if f.is_discrepancy and f.kennzahl == key and f.stichtag == stichtag}
+    out["flag"] = [flags.get(key, "") for key in out["key"]] if level == "bezirk" else ""
     return out
 
 
@@ -83,9 +98,12 @@ def profile_frame(data: AppData, bezirk_id: str, stichtag: date) -> pd.DataFrame
         frame = kennzahl_frame(data, k.key, "bezirk", stichtag).set_index("bezirk_id")
         value, city = float(frame.loc[bezirk_id, "value"]), float(frame.loc[bezirk_id, "city_value"])
         comparable = k.has_reference and not np.isnan(city) and city != 0
+        flag = frame.loc[bezirk_id, "flag"]
         rows.append({"key": k.key, "label": k.short, "long": k.label, "unit": k.unit, "kind": k.kind,
                      "value": value, "city": city, "rank": int(frame.loc[bezirk_id, "rank"]),
-                     "value_text": k.format(value), "city_text": k.format(city) if comparable else NO_CITY_VALUE,
+                     "value_text": k.format(value) + (FLAG if flag else ""), "flag": flag,
+                     "count_text": frame.loc[bezirk_id, "count_text"],
+                     "city_text": k.format(city) if comparable else NO_CITY_VALUE,
                      "index": 100 * value / city if comparable and k.kind != "count" else float("nan"),
                      "share_of_city": 100 * value / city if comparable and k.kind == "count" else float("nan"),
                      "city_formula": catalog.reference_text(k)})

@@ -145,6 +145,15 @@ class Kennzahl:
     def tree(self) -> ast.expr | None:
         return parse_formula(self.formula) if self.formula else None
 
+    @cached_property
+    def numerator(self) -> ast.expr | None:
+        """Return the count a share is taken of (``N`` of ``N / D * 100``), or None for other formulas."""
+        tree = self.tree
+        if self.kind == "share" and isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Mult) and \
+                isinstance(tree.left, ast.BinOp) and isinstance(tree.left.op, ast.Div):
+            return tree.left.left
+        return None
+
     @property
     def inputs(self) -> tuple[str, ...]:
         return formula_inputs(self.tree) if self.formula else ()

@@ -21,7 +21,7 @@ from essen_dash.classify import SCHEMES
 from essen_dash.data import AppData, memoized
 from essen_dash.figures import jobcenter as jcfig
 from essen_dash.figures.bars import allocation_bars, allocation_scatter, profile, ranking
-from essen_dash.figures.choropleth import NO_VALUE_LABEL, choropleth, classes_for
+from essen_dash.figures.choropleth import NO_VALUE_LABEL, choropleth, classes_for, flag_footnote
 from essen_dash.figures.common import base_layout
 from essen_dash.figures.tables import table_figure
 from essen_dash.format import de_date, de_number
@@ -84,7 +84,7 @@ def karte_map(data: AppData, p: Params, geo: Geo) -> Chart:
                      labels=data.boundaries.label_points[p.level],
                      outline=outline_coords(data.boundaries.bezirke, p.bezirk) if p.bezirk else None)
     return Chart(fig, k.label, f"{LEVELS[p.level]}, Stand {de_date(p.stichtag)} · {SCHEMES[p.scheme].label} · "
-                 f"{filter_text(p)} · Einheit: {k.unit}", data.source_line(p.stichtag))
+                 f"{filter_text(p)} · Einheit: {k.unit}{flag_footnote(frame)}", data.source_line(p.stichtag))
 
 
 def karte_ranking(data: AppData, p: Params, geo: Geo) -> Chart:
@@ -93,7 +93,8 @@ def karte_ranking(data: AppData, p: Params, geo: Geo) -> Chart:
     fig = ranking(frame, k, classes_for(frame, k, p.scheme).colours, selected=p.selected)
     reference = " · gestrichelt: Wert der Gesamtstadt" if k.has_reference else ""
     return Chart(fig, f"Rangfolge der Stadtbezirke: {k.short}",
-                 f"Stand {de_date(p.stichtag)} · {filter_text(p)} · Einheit: {k.unit}{reference}",
+                 f"Stand {de_date(p.stichtag)} · {filter_text(p)} · Einheit: {k.unit}{reference}"
+                 f"{flag_footnote(frame)}",
                  data.source_line(p.stichtag, geometry=False))
 
 
@@ -200,8 +201,11 @@ def bezirk_kennzahlen(data: AppData, p: Params, geo: Geo) -> Chart:
         table[f"Stadtbezirk {b}"] = rows["value_text"].to_numpy()
         table[f"Rang {b} (von 9)"] = rows["rank"].astype(str).to_numpy()
     table["Gesamtstadt"] = first["city_text"].to_numpy()
+    notes = "".join(f"<br>* Stadtbezirk {b}, {r.label}: {r.flag}" for b, rows in frames.items()
+                    for r in rows.itertuples() if r.flag)
     return _table_chart(table, f"Kennzahlen Stadtbezirk {', '.join(p.bezirk)}",
-                        f"Stand {de_date(p.stichtag)} · wie die Werte der Gesamtstadt gebildet werden: siehe Quellen",
+                        f"Stand {de_date(p.stichtag)} · wie die Werte der Gesamtstadt gebildet werden: siehe "
+                        f"Definitionen{notes}",
                         data.source_line(p.stichtag, geometry=False))
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from essen_dash.classify import NO_VALUE_COLOUR
+from essen_dash.frames import FLAG
 from essen_dash.figures.common import ACCENT, HIGHLIGHT, MUTED
 from essen_dash.kennzahlen import Kennzahl
 
@@ -22,8 +23,11 @@ def ranking(frame: pd.DataFrame, indicator: Kennzahl, colours: list[str], *, sel
         marker={"color": shown["colour"].tolist(), "opacity": [0.35 if f else 1.0 for f in faded],
                 "line": {"color": [HIGHLIGHT if (selected and not f) else "rgba(0,0,0,0)" for f in faded],
                          "width": 1.5}},
-        text=[indicator.format(v) for v in shown["value"]], textposition="outside", cliponaxis=False,
-        hovertemplate="<b>%{y}</b><br>%{text}<extra></extra>", name=indicator.short))
+        text=[indicator.format(v) + (FLAG if f else "") for v, f in zip(shown["value"], shown["flag"])],
+        textposition="outside", cliponaxis=False,
+        hovertext=[f"{indicator.format(v)}" + (f" ({c})" if c else "") + (f"<br>{FLAG} {f}" if f else "")
+                   for v, c, f in zip(shown["value"], shown["count_text"], shown["flag"])],
+        hovertemplate="<b>%{y}</b><br>%{hovertext}<extra></extra>", name=indicator.short))
     city = float(frame["city_value"].iloc[0])
     if not np.isnan(city):
         fig.add_vline(x=city, line={"color": MUTED, "dash": "dash", "width": 1.5})

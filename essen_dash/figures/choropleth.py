@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from essen_dash.classify import NO_VALUE_COLOUR, SCHEMES, Classes
 from essen_dash.figures.common import HIGHLIGHT
 from essen_dash.format import de_number
+from essen_dash.frames import FLAG
 from essen_dash.kennzahlen import NO_CITY_VALUE, Kennzahl
 
 NO_VALUE_LABEL = "kein Wert veröffentlicht"
@@ -35,14 +36,23 @@ def hover_data(frame: pd.DataFrame, indicator: Kennzahl) -> list[dict]:
     n = int(frame["value"].notna().sum())
     city = city_of(frame)
     city_text = f"Gesamtstadt: {indicator.format(city)}" if city is not None else NO_CITY_VALUE
-    return [{"name": name, "value": indicator.format(v) if pd.notna(v) else NO_VALUE_LABEL,
+    return [{"name": name, "value": (indicator.format(v) + (f" ({count})" if count else "") + (FLAG if flag else ""))
+             if pd.notna(v) else NO_VALUE_LABEL,
              "rank": f"Rang {r} von {n}" if pd.notna(r) else NO_VALUE_LABEL, "city": city_text, "key": key,
-             "bezirk_id": bezirk}
-            for name, v, r, key, bezirk in zip(frame["name"], frame["value"], frame["rank"], frame["key"],
-                                               frame["bezirk_id"])]
+             "bezirk_id": bezirk, "note": f"<br>{FLAG} {flag}" if flag else ""}
+            for name, v, r, key, bezirk, count, flag in zip(frame["name"], frame["value"], frame["rank"],
+                                                            frame["key"], frame["bezirk_id"], frame["count_text"],
+                                                            frame["flag"])]
 
 
-HOVER = "<b>%{customdata.name}</b><br>%{customdata.value}<br>%{customdata.rank}<br>%{customdata.city}<extra></extra>"
+HOVER = ("<b>%{customdata.name}</b><br>%{customdata.value}<br>%{customdata.rank}<br>%{customdata.city}"
+         "%{customdata.note}<extra></extra>")
+
+
+def flag_footnote(frame: pd.DataFrame) -> str:
+    """Return the explanation of every flagged value of a frame, for a chart's subtitle ("" when none)."""
+    flagged = frame[frame["flag"] != ""]
+    return "".join(f"<br>{FLAG} {name}: {flag}" for name, flag in zip(flagged["name"], flagged["flag"]))
 
 
 def _trace(frame: pd.DataFrame, geojson, name: str, colorscale, z, showlegend: bool, **extra) -> go.Choropleth:
@@ -77,7 +87,7 @@ def label_traces(frame: pd.DataFrame, fills: list[str], points: pd.DataFrame, le
     white on dark fills."""
     frame = frame.assign(fill=fills)
     shown = frame if level == "bezirk" else frame[frame["value"].notna()]
-    text = shown["bezirk_id"] if level == "bezirk" else pd.Series(
+    text = shown["bezirk_id"] + shown["flag"].map(lambda f: FLAG if f else "") if level == "bezirk" else pd.Series(
         [f"{n}<br>{indicator.format(v)}" for n, v in zip(shown["name"], shown["value"])], index=shown.index)
     ink = shown["fill"].map(label_colour)
     at = points.set_index("key")

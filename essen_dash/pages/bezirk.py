@@ -66,7 +66,9 @@ def content(data: AppData, path_id: str, p: Params) -> list:
     kpis = html.Div(className="kpis", id=f"{PAGE}-kpis", children=[
         html.Div(className="kpi", children=[
             html.Div(r.label, className="kpi-label"), html.Div(r.value_text, className="kpi-value"),
-            html.Div(f"Stadt: {r.city_text} · Rang {r.rank} von {len(BEZIRK_IDS)}", className="kpi-sub")])
+            html.Div(r.count_text, className="kpi-sub") if r.count_text else None,
+            html.Div(f"Stadt: {r.city_text} · Rang {r.rank} von {len(BEZIRK_IDS)}", className="kpi-sub"),
+            html.Div(f"* {r.flag}", className="kpi-flag") if r.flag else None])
         for r in rows.itertuples()])
     small_map = (dcc.Graph(figure=locator(screen_geo("bezirk"), [bezirk_id], list(BEZIRK_IDS)),
                            config={**GRAPH_CONFIG, "staticPlot": True}, id=f"{PAGE}-locator")

@@ -37,6 +37,9 @@ class Finding:
     tolerance: float
     formula: str
     unit: str = "%"
+    #: the Kennzahl and area the published figure belongs to, where it is one (so the flag can travel with it)
+    kennzahl: str = ""
+    area: str = ""
 
     @property
     def recomputed(self) -> float:
@@ -45,6 +48,11 @@ class Finding:
     @property
     def is_discrepancy(self) -> bool:
         return not (self.low - self.tolerance - EPS <= self.published <= self.high + self.tolerance + EPS)
+
+    def note(self) -> str:
+        """Return the flag shown beside the published figure, in German."""
+        return (f"Quelle uneinheitlich: veröffentlicht {de_number(self.published, 1)} {self.unit}, aus den "
+                f"veröffentlichten Zahlen nachgerechnet {self.recomputed_text()} {self.unit}")
 
     def recomputed_text(self) -> str:
         decimals = 0 if self.unit == "Personen" else 2
@@ -93,7 +101,8 @@ def published_formulas(t: Tables, catalog: Catalog) -> Iterator[Finding]:
                 got = evaluate(k.tree, {n: as_interval(cat, n, row) for n in k.inputs})
                 yield Finding(k.label, f"Bezirk {row['bezirk_id']}", stichtag, float(row[k.key]), got.low, got.high,
                               half_unit(k), shown + ("; Spanne aus der Rundung der Eingänge"
-                                                     if got.high - got.low > EPS else ""), unit=k.unit)
+                                                     if got.high - got.low > EPS else ""), unit=k.unit,
+                              kennzahl=k.key, area=row["bezirk_id"])
 
 
 def published_city_sums(t: Tables, catalog: Catalog) -> Iterator[Finding]:

@@ -317,6 +317,20 @@ def test_page_opens(page, page_log, app_server, screenshot_dir, name, path, titl
 # --- 2. exact values per Kennzahl -----------------------------------------------------------------------------
 
 
+#: the share each share Kennzahl is taken of, as published counts (written out here, independent of the catalog)
+NUMERATORS = {"origin12_pct": ("origin12_count",), "bg_ro_pct": ("bg_count", "ro_count"), "bg_pct": ("bg_count",),
+              "ro_pct": ("ro_count",)}
+#: the published figures the source itself contradicts (README, Data quality)
+FLAGGED = {("origin12_pct", "II"), ("bg_ro_pct", "I")}
+
+
+def bezirk_counts(tables, key: str) -> dict[str, int]:
+    """Return the published count behind a share per Bezirk at 30.09.2016 ({} for Kennzahlen without one)."""
+    bz = tables["bezirke"][tables["bezirke"]["stichtag"].astype(str) == "2016-09-30"]
+    return {b: int(sum(row[c] for c in NUMERATORS[key])) for b, row in zip(bz["bezirk_id"], bz.to_dict("records"))} \
+        if key in NUMERATORS else {}
+
+
 @pytest.mark.parametrize("key", KENNZAHLEN)
 def test_map_and_ranking_show_published_values(page, page_log, app_server, app_tables, key):
     """The map colours each Bezirk by exactly its value (published, or derived by the catalog's formula); the
@@ -334,8 +348,12 @@ def test_map_and_ranking_show_published_values(page, page_log, app_server, app_t
     trace = valued_trace(page)
     by_key = {row["key"]: row for row in trace["customdata"]}
     assert sorted(by_key) == sorted(BEZIRK_IDS) == sorted(trace["locations"])
+    counts = bezirk_counts(app_tables, key)
     assert {k: (row["bezirk_id"], row["name"], row["value"]) for k, row in by_key.items()} == {
-        b: (b, f"Stadtbezirk {b}", kennzahl.format(v)) for b, v in expected.items()}
+        b: (b, f"Stadtbezirk {b}", kennzahl.format(v) + (f" ({counts[b]:,} Personen)".replace(",", ".")
+                                                         if counts else "") + ("*" if (key, b) in FLAGGED else ""))
+        for b, v in expected.items()}
+    assert {k for k, row in by_key.items() if row["note"]} == {b for kz, b in FLAGGED if kz == key}
     if kennzahl.has_reference:
         reference = {row["city"] for row in trace["customdata"]}
         assert len(reference) == 1 and reference.pop().startswith("Gesamtstadt: ")
@@ -567,9 +585,10 @@ def test_bezirk_profile_values(page, page_log, app_server):
     kpis = page.locator("#bezirk-kpis .kpi").evaluate_all(
         "ks => ks.map(k => Array.from(k.children).map(c => c.textContent.trim()))")
     assert len(kpis) == 11
-    by_label = {label: (value, sub) for label, value, sub in kpis}
+    by_label = {kpi[0]: tuple(kpi[1:]) for kpi in kpis}
     assert by_label["Bevölkerung"] == ("98.439 Personen", "Stadt: 588.875 Personen · Rang 1 von 9")
-    assert by_label["12 Herkunftsländer"] == ("4,2 %", "Stadt: 3,6 % · Rang 3 von 9")
+    assert by_label["12 Herkunftsländer"] == ("4,2 %", "4.162 Personen", "Stadt: 3,6 % · Rang 3 von 9")
+    assert by_label["Bulgarien/Rumänien"] == ("8,1 %", "1.507 Personen", "Stadt: 6,7 % · Rang 3 von 9")
     assert by_label["Nichtdeutsche (Personen)"] == ("18.605 Personen", "Stadt: 89.289 Personen · Rang 1 von 9")
     assert by_label["Projektwohnungen"] == ("18,6 %", "Stadt: kein Wert der Gesamtstadt · Rang 3 von 9")
     formed = definition_list(page, ".card:has(> h2:text-is('Wie der Stadtwert gebildet wird')) dl")

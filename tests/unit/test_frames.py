@@ -90,3 +90,15 @@ def test_joint_areas_keep_both_published_shares_and_no_sum(tables):
     assert f.loc["Süd 1 & Süd 2", "parts"] == [13.5, 16.0] and np.isnan(f.loc["Süd 1 & Süd 2", "value"])
     assert f.loc["West", "value"] == 13.8 and f.loc["West", "shared_members"] == ["Westviertel", "Altendorf",
                                                                                    "Frohnhausen"]
+
+
+def test_counts_stand_beside_shares_and_flags_travel_with_values(app_data):
+    f = kennzahl_frame(app_data, "origin12_pct", "bezirk", DAY).set_index("bezirk_id")
+    assert f.loc["III", "count_text"] == "4.162 Personen" and f.loc["III", "flag"] == ""
+    assert f.loc["II", "flag"] == ("Quelle uneinheitlich: veröffentlicht 1,3 %, aus den veröffentlichten Zahlen "
+                                   "nachgerechnet 1,24 %")
+    g = kennzahl_frame(app_data, "bg_ro_pct", "bezirk", DAY).set_index("bezirk_id")
+    assert g.loc["III", "count_text"] == "1.507 Personen" and "5,65 bis 5,67 %" in g.loc["I", "flag"]
+    assert kennzahl_frame(app_data, "origin12_pct", "stadtteil", DAY)["count_text"].eq("").all()  # no counts there
+    rows = profile_frame(app_data, "II", DAY).set_index("key")
+    assert rows.loc["origin12_pct", "value_text"] == "1,3 %*" and rows.loc["bg_pct", "value_text"] == "1,4 %"

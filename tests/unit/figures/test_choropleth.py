@@ -38,8 +38,20 @@ def test_classified_map_has_one_legend_entry_per_class(app_data):
     members = sorted(loc for t in traces for loc in t.locations)
     assert members == sorted(["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"])
     hover = {row["key"]: row for t in traces for row in t.customdata}
-    assert hover["I"] == {"name": "Stadtbezirk I", "value": "7,1 %", "rank": "Rang 1 von 9",
-                          "city": "Gesamtstadt: 3,6 %", "key": "I", "bezirk_id": "I"}
+    assert hover["I"] == {"name": "Stadtbezirk I", "value": "7,1 % (4.795 Personen)", "rank": "Rang 1 von 9",
+                          "city": "Gesamtstadt: 3,6 %", "key": "I", "bezirk_id": "I", "note": ""}
+
+
+def test_a_value_the_source_contradicts_carries_its_flag(app_data):
+    k = app_data.catalog(DAY)["origin12_pct"]
+    frame = kennzahl_frame(app_data, k.key, "bezirk", DAY)
+    points = pd.DataFrame({"key": frame["key"], "lon": range(9), "lat": range(9)})
+    traces = value_traces(frame, k, "continuous", URL, labels=points)
+    hover = {row["key"]: row for t in traces if t.type == "choropleth" for row in t.customdata}
+    assert hover["II"]["value"] == "1,3 % (677 Personen)*"
+    assert hover["II"]["note"] == ("<br>* Quelle uneinheitlich: veröffentlicht 1,3 %, aus den veröffentlichten "
+                                   "Zahlen nachgerechnet 1,24 %")
+    assert "II*" in [x for t in traces if t.type == "scattergeo" for x in t.text]
 
 
 def test_stadtteile_without_value_are_drawn_grey_not_zero(app_data):
@@ -74,7 +86,7 @@ def test_labels_are_added_from_points(app_data):
     frame = kennzahl_frame(app_data, k.key, "bezirk", DAY)
     points = pd.DataFrame({"key": frame["key"], "lon": range(9), "lat": range(9)})
     labels = [t for t in value_traces(frame, k, "continuous", URL, labels=points) if t.type == "scattergeo"]
-    assert sorted(x for t in labels for x in t.text) == sorted(frame["bezirk_id"])
+    assert sorted(x.rstrip("*") for t in labels for x in t.text) == sorted(frame["bezirk_id"])
 
 
 @pytest.mark.parametrize("scheme", ["continuous", "quantiles", "deviation"])
@@ -89,7 +101,7 @@ def test_map_labels_keep_contrast_on_every_fill(app_data, scheme):
         if trace.type != "scattergeo":
             continue
         for bezirk in trace.text:
-            a, b = sorted([luminance(trace.textfont.color), luminance(fill[bezirk])])
+            a, b = sorted([luminance(trace.textfont.color), luminance(fill[bezirk.rstrip("*")])])
             assert (b + 0.05) / (a + 0.05) >= 4.5, (bezirk, trace.textfont.color, fill[bezirk])
 
 
