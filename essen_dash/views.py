@@ -255,6 +255,14 @@ VIEWS: dict[str, View] = {v.key: v for v in (
 DEFAULT_CHART = {"karte": "map", "jobcenter": "map", "zuteilung": "bars", "bezirk": "profile"}
 
 
+def register(*views: View, default: str | None = None) -> None:
+    """Add views of another module (a page of its own) to the registry; ``default`` is its page's main chart."""
+    for view in views:
+        VIEWS[view.key] = view
+    if default:
+        DEFAULT_CHART[views[0].page] = default
+
+
 def find_view(page: str | None, chart: str | None) -> View:
     """Return the view of a page and chart (the page's main view without a chart), or raise :class:`ViewError`."""
     pages = sorted({v.page for v in VIEWS.values()})
