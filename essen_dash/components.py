@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlencode
 
-from dash import html
+from dash import dcc, html
 
 from essen_dash.params import Params, as_query
-from essen_dash.views import View
+from essen_dash.views import Chart, View, screen_figure
 
 
 #: German texts of the plotly toolbar and its messages (plotly registers them per graph, offline)
@@ -83,3 +83,13 @@ def html_table(table, table_id: str) -> html.Table:
     body = [html.Tr([html.Td(v, className="num" if c in numeric else None) for c, v in zip(cells.columns, row)])
             for row in cells.itertuples(index=False)]
     return html.Table([html.Thead(head), html.Tbody(body)], className="simple", id=table_id)
+
+
+def chart_block(view: View, chart: Chart, p: Params, graph_id: str, height: int | None = None) -> html.Figure:
+    """Return a view on screen: the graph, its German caption (the chart's accessible description) and its
+    download links; ``{graph_id}-caption`` and ``{graph_id}-dl`` are updated by callbacks that redraw it."""
+    return html.Figure([
+        dcc.Graph(id=graph_id, figure=screen_figure(chart, height), config=GRAPH_CONFIG),
+        html.Figcaption(chart.caption, id=f"{graph_id}-caption", className="caption"),
+        html.Div(download_links(view, p), id=f"{graph_id}-dl"),
+    ], className="chart", **{"aria-label": chart.title})

@@ -17,6 +17,7 @@ from typing import Union
 import pandas as pd
 import plotly.graph_objects as go
 
+from essen_dash import captions
 from essen_dash.classify import SCHEMES
 from essen_dash.data import AppData, memoized
 from essen_dash.figures import jobcenter as jcfig
@@ -42,6 +43,8 @@ class Chart:
     subtitle: str
     source: str
     table: pd.DataFrame | None = None
+    #: a German sentence saying what the chart shows (accessible description, alt text, speaker notes)
+    caption: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,8 @@ def karte_map(data: AppData, p: Params, geo: Geo) -> Chart:
                      labels=data.boundaries.label_points[p.level],
                      outline=outline_coords(data.boundaries.bezirke, p.bezirk) if p.bezirk else None)
     return Chart(fig, k.label, f"{LEVELS[p.level]}, Stand {de_date(p.stichtag)} · {SCHEMES[p.scheme].label} · "
-                 f"{filter_text(p)} · Einheit: {k.unit}{flag_footnote(frame)}", data.source_line(p.stichtag))
+                 f"{filter_text(p)} · Einheit: {k.unit}{flag_footnote(frame)}", data.source_line(p.stichtag),
+                 caption=captions.kennzahl_sentence(frame, k, p.selected if p.level == "bezirk" else frozenset()))
 
 
 def karte_ranking(data: AppData, p: Params, geo: Geo) -> Chart:
@@ -95,7 +99,7 @@ def karte_ranking(data: AppData, p: Params, geo: Geo) -> Chart:
     return Chart(fig, f"Rangfolge der Stadtbezirke: {k.short}",
                  f"Stand {de_date(p.stichtag)} · {filter_text(p)} · Einheit: {k.unit}{reference}"
                  f"{flag_footnote(frame)}",
-                 data.source_line(p.stichtag, geometry=False))
+                 data.source_line(p.stichtag, geometry=False), caption=captions.kennzahl_sentence(frame, k, p.selected))
 
 
 def _jc(data: AppData, p: Params):
@@ -119,7 +123,8 @@ def jobcenter_heatmap(data: AppData, p: Params, geo: Geo) -> Chart:
     return Chart(jcfig.heatmap(matrix.loc[rows], zmax=float(matrix.to_numpy().max())),
                  "SGB-II-Leistungsbeziehende: Verteilung nach Herkunft auf die JobCenter-Bereiche",
                  f"Stand {de_date(jc_day)} · {subtitle} · Einheit: % · jede Spalte der ganzen Stadt ergibt 100 %",
-                 data.source_line(p.stichtag, "jobcenter", geometry=False))
+                 data.source_line(p.stichtag, "jobcenter", geometry=False),
+                 caption=captions.heatmap_sentence(matrix.loc[rows]))
 
 
 def jobcenter_map(data: AppData, p: Params, geo: Geo) -> Chart:
@@ -131,7 +136,9 @@ def jobcenter_map(data: AppData, p: Params, geo: Geo) -> Chart:
     return Chart(fig, f"Leistungsbeziehende aus {p.gruppe}: Anteil je JobCenter-Bereich",
                  f"Stand {de_date(jc_day)} · {filter_text(p)} · Einheit: % · nicht zugeordnet: "
                  f"{jcfig.pct(_unassigned(matrix, p.gruppe))} · schraffiert: teilweise/mehrfach zugeordnet",
-                 data.source_line(p.stichtag, "jobcenter"))
+                 data.source_line(p.stichtag, "jobcenter"),
+                 caption=captions.jobcenter_sentence(jobcenter_area_frame(data.tables, None, jc_day, p.gruppe),
+                                                     p.gruppe, _unassigned(matrix, p.gruppe)))
 
 
 def jobcenter_bars(data: AppData, p: Params, geo: Geo) -> Chart:
@@ -143,7 +150,8 @@ def jobcenter_bars(data: AppData, p: Params, geo: Geo) -> Chart:
     return Chart(jcfig.area_bars(frame), f"Leistungsbeziehende aus {p.gruppe}: Anteil je JobCenter-Bereich",
                  f"Stand {de_date(jc_day)} · {filter_text(p)} · Einheit: % · nicht zugeordnet: "
                  f"{jcfig.pct(_unassigned(matrix, p.gruppe))}",
-                 data.source_line(p.stichtag, "jobcenter", geometry=False))
+                 data.source_line(p.stichtag, "jobcenter", geometry=False),
+                 caption=captions.jobcenter_sentence(frame, p.gruppe, _unassigned(matrix, p.gruppe)))
 
 
 def _allocation_labels(data: AppData, p: Params) -> tuple[str, str]:
@@ -157,9 +165,10 @@ def zuteilung_bars(data: AppData, p: Params, geo: Geo) -> Chart:
     fig = allocation_bars(allocation_frame(data, p.stichtag), housing, residents, selected=p.selected)
     catalog = data.catalog(p.stichtag)
     title = f"{catalog[ALLOCATION[0]].short} und {catalog[ALLOCATION[1]].short}: Anteile je Bezirk"
+    caption = captions.allocation_sentence(allocation_frame(data, p.stichtag))
     return Chart(fig, title, f"Stand {de_date(p.stichtag)} · {filter_text(p)} · "
                  "Einheit: % · Einwohneranteil = Anzahl des Bezirks / Summe der Bezirke × 100",
-                 data.source_line(p.stichtag, geometry=False))
+                 data.source_line(p.stichtag, geometry=False), caption=caption)
 
 
 def zuteilung_scatter(data: AppData, p: Params, geo: Geo) -> Chart:
@@ -167,7 +176,8 @@ def zuteilung_scatter(data: AppData, p: Params, geo: Geo) -> Chart:
     fig = allocation_scatter(allocation_frame(data, p.stichtag), housing, residents, selected=p.selected)
     return Chart(fig, "Wohnungsanteil gegen Einwohneranteil (Parität = Verhältnis 1)",
                  f"Stand {de_date(p.stichtag)} · {filter_text(p)} · Einheit: %",
-                 data.source_line(p.stichtag, geometry=False))
+                 data.source_line(p.stichtag, geometry=False),
+                 caption=captions.allocation_sentence(allocation_frame(data, p.stichtag)))
 
 
 def zuteilung_table(data: AppData, p: Params, geo: Geo) -> Chart:
@@ -189,7 +199,7 @@ def bezirk_profile(data: AppData, p: Params, geo: Geo) -> Chart:
     rows = profile_frame(data, bezirk_id, p.stichtag)
     return Chart(profile(rows[rows["index"].notna()]), f"Stadtbezirk {bezirk_id} im Vergleich zur Gesamtstadt",
                  f"Stand {de_date(p.stichtag)} · Index: Bezirkswert / Wert der Gesamtstadt × 100",
-                 data.source_line(p.stichtag, geometry=False))
+                 data.source_line(p.stichtag, geometry=False), caption=captions.profile_sentence(rows, bezirk_id))
 
 
 def bezirk_kennzahlen(data: AppData, p: Params, geo: Geo) -> Chart:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from essen_dash.components import GRAPH_CONFIG, card, download_links, html_table, pack_links
+from essen_dash.components import GRAPH_CONFIG, card, chart_block, download_links, html_table, pack_links
 from essen_dash.data import AppData, current
 from essen_dash.figures.choropleth import locator
 from essen_dash.format import de_date
 from essen_dash.frames import profile_frame
 from essen_dash.params import Params, parse, query
 from essen_dash.tables.schema import BEZIRK_IDS
-from essen_dash.views import VIEWS, build, screen_figure, screen_geo
+from essen_dash.views import VIEWS, build, screen_geo
 
 dash.register_page(__name__, path_template="/bezirk/<bezirk_id>", name="Bezirksprofil",
                    title="Bezirksprofil – Sozialdaten Essen", order=1)
@@ -85,14 +85,13 @@ def content(data: AppData, path_id: str, p: Params) -> list:
             dcc.Link(f"{b}", href=f"/bezirk/{b}{query(bezirk=chosen)}", className="btn") for b in others]),
         kpis,
         html.Div(className="grid-profile", children=[
-            html.Div([dcc.Graph(figure=screen_figure(build(data, PROFILE.key, one), 380), config=GRAPH_CONFIG,
-                                id=f"{PAGE}-profile"), download_links(PROFILE, one)], className="card"),
+            html.Div(chart_block(PROFILE, build(data, PROFILE.key, one), one, f"{PAGE}-profile", 380),
+                     className="card"),
             card("Lage in der Stadt", small_map),
         ]),
         card("Stadtteile", html_table(stadtteile.table, f"{PAGE}-stadtteile"),
              html.P(stadtteile.subtitle, className="hint"), download_links(STADTTEILE, one)),
-        html.Div([dcc.Graph(figure=screen_figure(build(data, HEATMAP.key, one)), config=GRAPH_CONFIG,
-                            id=f"{PAGE}-jobcenter"), download_links(HEATMAP, one)], className="card"),
+        html.Div(chart_block(HEATMAP, build(data, HEATMAP.key, one), one, f"{PAGE}-jobcenter"), className="card"),
         card("Wie der Stadtwert gebildet wird", html.Dl(
             [item for r in rows.itertuples() for item in (html.Dt(r.label), html.Dd(r.city_formula))],
             className="meta")),

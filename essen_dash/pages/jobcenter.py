@@ -5,13 +5,13 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, callback, clientside_callback, dcc, html, no_update
 
-from essen_dash.components import GRAPH_CONFIG, card, download_links, notices, sync_query_js
+from essen_dash.components import card, chart_block, notices, sync_query_js
 from essen_dash.data import AppData, current
 from essen_dash.figures import jobcenter as jcfig
 from essen_dash.format import de_date
 from essen_dash.frames import UNASSIGNED, jobcenter_matrix
 from essen_dash.params import SHELL_PARAMS, Params, jobcenter_groups, parse
-from essen_dash.views import VIEWS, build, screen_figure
+from essen_dash.views import VIEWS, build
 
 dash.register_page(__name__, path="/jobcenter", name="JobCenter", title="JobCenter – Sozialdaten Essen", order=2)
 
@@ -46,14 +46,21 @@ def layout(**params):
                            options=[{"label": g, "value": g} for g in jobcenter_groups(data, p)])],
             className="control wide")]),
         html.Div(className="grid-2", children=[
-            html.Div([html.Div(id=f"{PAGE}-map-area"), html.Div(id=f"{PAGE}-dl-map")], className="card map-card"),
-            html.Div([html.Div([dcc.Graph(id=f"{PAGE}-bars", config=GRAPH_CONFIG), html.Div(id=f"{PAGE}-dl-bars")],
-                               className="card"),
-                      card("Zur Karte", html.Div(id=f"{PAGE}-notes"))]),
+            html.Div(map_area(data, p), className="card map-card", id=f"{PAGE}-map-area"),
+            html.Div([html.Div(chart_block(BARS, build(data, BARS.key, p), p, f"{PAGE}-bars"), className="card",
+                               id=f"{PAGE}-bars-area"),
+                      card("Zur Karte", html.Div(notes(data, p), id=f"{PAGE}-notes"))]),
         ]),
-        html.Div([dcc.Graph(id=f"{PAGE}-heatmap", config=GRAPH_CONFIG), html.Div(id=f"{PAGE}-dl-heatmap")],
-                 className="card"),
+        html.Div(chart_block(HEATMAP, build(data, HEATMAP.key, p), p, f"{PAGE}-heatmap"), className="card",
+                 id=f"{PAGE}-heatmap-area"),
     ])
+
+
+def map_area(data: AppData, p: Params):
+    if data.boundaries is None:
+        return html.Div("Karte nicht verfügbar: keine Grenzdateien gefunden.", className="notice notice-error",
+                        id=f"{PAGE}-map-missing")
+    return chart_block(MAP, build(data, MAP.key, p), p, f"{PAGE}-map")
 
 
 def notes(data: AppData, p: Params) -> list:
@@ -77,22 +84,18 @@ def notes(data: AppData, p: Params) -> list:
     return [html.Ul(items, className="notes")]
 
 
-@callback(Output(f"{PAGE}-map-area", "children"), Output(f"{PAGE}-bars", "figure"),
-          Output(f"{PAGE}-heatmap", "figure"), Output(f"{PAGE}-notes", "children"),
-          Output(f"{PAGE}-dl-map", "children"), Output(f"{PAGE}-dl-bars", "children"),
-          Output(f"{PAGE}-dl-heatmap", "children"),
-          Input(f"{PAGE}-group", "value"), Input("filter-bezirke", "value"), Input("filter-stichtag", "value"))
+@callback(Output(f"{PAGE}-map-area", "children"), Output(f"{PAGE}-bars-area", "children"),
+          Output(f"{PAGE}-heatmap-area", "children"), Output(f"{PAGE}-notes", "children"),
+          Input(f"{PAGE}-group", "value"), Input("filter-bezirke", "value"), Input("filter-stichtag", "value"),
+          prevent_initial_call=True)
 def update(group, bezirke, stichtag):
+    """Redraw the three views for another origin group, district selection or Stichtag."""
     data = current()
     p, bad = parse({"gruppe": group, "bezirk": bezirke or (), "stichtag": stichtag}, data, PARAMS)
     if bad:
-        return (no_update,) * 7
-    if data.boundaries is None:
-        map_area = html.Div("Karte nicht verfügbar: keine Grenzdateien gefunden.", className="notice notice-error")
-    else:
-        map_area = dcc.Graph(id=f"{PAGE}-map", figure=screen_figure(build(data, MAP.key, p)), config=GRAPH_CONFIG)
-    return (map_area, screen_figure(build(data, BARS.key, p)), screen_figure(build(data, HEATMAP.key, p)),
-            notes(data, p), *(download_links(v, p) for v in (MAP, BARS, HEATMAP)))
+        return (no_update,) * 4
+    return (map_area(data, p), chart_block(BARS, build(data, BARS.key, p), p, f"{PAGE}-bars"),
+            chart_block(HEATMAP, build(data, HEATMAP.key, p), p, f"{PAGE}-heatmap"), notes(data, p))
 
 
 clientside_callback(sync_query_js(["gruppe"]), Output(f"{PAGE}-sync", "data"), Input(f"{PAGE}-group", "value"))

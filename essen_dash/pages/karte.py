@@ -6,7 +6,7 @@ import dash
 from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
 
 from essen_dash.classify import SCHEMES
-from essen_dash.components import GRAPH_CONFIG, card, download_links, notices, sync_query_js
+from essen_dash.components import card, chart_block, download_links, notices, sync_query_js
 from essen_dash.data import AppData, current, memoized
 from essen_dash.format import de_date
 from essen_dash.frames import LEVELS, kennzahl_frame
@@ -46,11 +46,12 @@ def metadata(data: AppData, p: Params) -> list:
 
 @memoized
 def switch_outputs(data: AppData, p: Params):
-    """Return what a switch sends: the map's traces and title, the ranking, metadata and links (memoized)."""
-    fig = screen_figure(build(data, MAP.key, p)).to_plotly_json()
-    ranking = screen_figure(build(data, RANKING.key, p), RANKING_HEIGHT).to_plotly_json()
+    """Return what a switch sends: the map's traces and title, the ranking, metadata, captions, links (memoized)."""
+    map_chart, ranking_chart = build(data, MAP.key, p), build(data, RANKING.key, p)
+    fig = screen_figure(map_chart).to_plotly_json()
+    ranking = screen_figure(ranking_chart, RANKING_HEIGHT).to_plotly_json()
     return (fig["data"], fig["layout"]["title"], fig["layout"]["legend"], ranking, metadata(data, p),
-            download_links(MAP, p), download_links(RANKING, p))
+            download_links(MAP, p), download_links(RANKING, p), map_chart.caption, ranking_chart.caption)
 
 
 def warm(data: AppData) -> None:
@@ -68,12 +69,12 @@ def layout(**params):
     page_notices = [text for name, text in bad.items() if name not in SHELL_PARAMS]
     catalog = data.catalog(p.stichtag)
     if data.boundaries is not None:
-        map_area = dcc.Graph(id=f"{PAGE}-map", figure=screen_figure(build(data, MAP.key, p)), config=GRAPH_CONFIG,
-                             className="map-graph")
+        map_area = chart_block(MAP, build(data, MAP.key, p), p, f"{PAGE}-map")
     else:
         map_area = html.Div([html.P("Die Karte kann nicht gezeigt werden, weil keine Grenzdateien gefunden wurden."),
                              html.P(data.geometry_problem)], id=f"{PAGE}-map-missing", className="notice notice-error")
     return html.Div(className="page page-karte", children=[
+        html.H1("Karte der Kennzahlen", className="page-title visually-hidden"),
         html.Div(notices(page_notices), id=f"{PAGE}-notices"),
         dcc.Store(id=f"{PAGE}-sync"),
         html.Div(className="controls", children=[
@@ -88,12 +89,11 @@ def layout(**params):
                 options=[{"label": s.label, "value": k} for k, s in SCHEMES.items()])], className="control"),
         ]),
         html.Div(className="grid-map", children=[
-            html.Div([map_area, html.Div(download_links(MAP, p), id=f"{PAGE}-dl-map")], className="card map-card"),
+            html.Div([map_area], className="card map-card"),
             html.Div(className="side", children=[
                 card("Über diese Kennzahl", html.Div(metadata(data, p), id=f"{PAGE}-meta")),
-                html.Div([dcc.Graph(id=f"{PAGE}-ranking", config=GRAPH_CONFIG,
-                                    figure=screen_figure(build(data, RANKING.key, p), RANKING_HEIGHT)),
-                          html.Div(download_links(RANKING, p), id=f"{PAGE}-dl-ranking")], className="card"),
+                html.Div(chart_block(RANKING, build(data, RANKING.key, p), p, f"{PAGE}-ranking", RANKING_HEIGHT),
+                         className="card"),
                 html.P("Klick auf einen Balken wählt den Bezirk im Filter aus; Klick auf die Karte öffnet sein Profil.",
                        className="hint"),
             ]),
@@ -102,7 +102,8 @@ def layout(**params):
 
 
 @callback(Output(f"{PAGE}-map", "figure"), Output(f"{PAGE}-ranking", "figure"), Output(f"{PAGE}-meta", "children"),
-          Output(f"{PAGE}-dl-map", "children"), Output(f"{PAGE}-dl-ranking", "children"),
+          Output(f"{PAGE}-map-dl", "children"), Output(f"{PAGE}-ranking-dl", "children"),
+          Output(f"{PAGE}-map-caption", "children"), Output(f"{PAGE}-ranking-caption", "children"),
           Input(f"{PAGE}-indicator", "value"), Input(f"{PAGE}-scheme", "value"), Input(f"{PAGE}-level", "value"),
           Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), prevent_initial_call=True)
 def update(indicator, scheme, level, bezirke, stichtag):
@@ -114,13 +115,13 @@ def update(indicator, scheme, level, bezirke, stichtag):
     p, bad = parse({"indicator": indicator, "scheme": scheme, "level": level, "bezirk": bezirke or (),
                     "stichtag": stichtag}, data, PARAMS)
     if bad or data.boundaries is None:
-        return (no_update,) * 5
-    traces, title, legend, ranking, meta, map_dl, ranking_dl = switch_outputs(data, p)
+        return (no_update,) * 7
+    traces, title, legend, ranking, meta, map_dl, ranking_dl, map_caption, ranking_caption = switch_outputs(data, p)
     patch = Patch()
     patch["data"] = traces
     patch["layout"]["title"] = title
     patch["layout"]["legend"] = legend
-    return patch, ranking, meta, map_dl, ranking_dl
+    return patch, ranking, meta, map_dl, ranking_dl, map_caption, ranking_caption
 
 
 def clicked_bezirk(click) -> str | None:

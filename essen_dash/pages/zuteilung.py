@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
-from essen_dash.components import GRAPH_CONFIG, card, download_links, html_table
+from essen_dash.components import card, chart_block, download_links, html_table
 from essen_dash.data import AppData, current
 from essen_dash.format import de_date
 from essen_dash.frames import ALLOCATION
 from essen_dash.params import Params, parse
-from essen_dash.views import VIEWS, build, screen_figure
+from essen_dash.views import VIEWS, build
 
 dash.register_page(__name__, path="/zuteilung", name="Zuteilung", title="Zuteilung – Sozialdaten Essen", order=3)
 
@@ -34,11 +34,8 @@ def content(data: AppData, p: Params) -> list:
     table = build(data, TABLE.key, p)
     return [
         html.Div(className="grid-2", children=[
-            html.Div([dcc.Graph(id=f"{PAGE}-bars", config=GRAPH_CONFIG, figure=screen_figure(build(data, BARS.key, p))),
-                      download_links(BARS, p)], className="card"),
-            html.Div([dcc.Graph(id=f"{PAGE}-scatter", config=GRAPH_CONFIG,
-                                figure=screen_figure(build(data, SCATTER.key, p))),
-                      download_links(SCATTER, p)], className="card"),
+            html.Div(chart_block(BARS, build(data, BARS.key, p), p, f"{PAGE}-bars"), className="card"),
+            html.Div(chart_block(SCATTER, build(data, SCATTER.key, p), p, f"{PAGE}-scatter"), className="card"),
         ]),
         card("Werte" + (f" der ausgewählten Bezirke ({', '.join(p.bezirk)})" if p.bezirk else ""),
              html_table(table.table, f"{PAGE}-table"), download_links(TABLE, p)),

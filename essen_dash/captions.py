@@ -1,0 +1,97 @@
+"""German sentences that say what a view shows: highest, lowest, the selection against the city, flags.
+
+They are the accessible description of a chart on screen, its alt text in exports and the speaker notes of
+slides; each is built from the same frame as the chart, so it cannot say something the chart does not show.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from essen_dash.format import de_number
+from essen_dash.kennzahlen import Kennzahl
+
+
+def names(items: list[str]) -> str:
+    """Return ``A``, ``A und B`` or ``A, B und C``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} und {items[-1]}"
+
+
+def against_city(value: float, city: float, decimals: int) -> str:
+    rounded = round(value - city, decimals)
+    return "über" if rounded > 0 else "unter" if rounded < 0 else "gleichauf mit"
+
+
+def kennzahl_sentence(frame: pd.DataFrame, k: Kennzahl, selected: frozenset[str] = frozenset()) -> str:
+    """Describe one Kennzahl over the areas of a frame (``kennzahl_frame``)."""
+    valued = frame[frame["value"].notna()]
+    if valued.empty:
+        return f"{k.label}: für diese Gebiete ist kein Wert veröffentlicht."
+    top = valued[valued["value"] == valued["value"].max()]
+    low = valued[valued["value"] == valued["value"].min()]
+    text = (f"{k.label}: am höchsten in {names(top['name'].tolist())} ({k.format(top['value'].iloc[0])}), "
+            f"am niedrigsten in {names(low['name'].tolist())} ({k.format(low['value'].iloc[0])})")
+    city = float(frame["city_value"].iloc[0])
+    text += f"; Gesamtstadt {k.format(city)}." if not np.isnan(city) else "; einen Wert der Gesamtstadt gibt es nicht."
+    missing = len(frame) - len(valued)
+    if missing:
+        text += f" Für {missing} von {len(frame)} Gebieten ist kein Wert veröffentlicht."
+    for row in frame[frame["key"].isin(selected) & frame["value"].notna()].itertuples():
+        if not np.isnan(city):
+            text += (f" {row.name} liegt mit {k.format(row.value)} {against_city(row.value, city, k.decimals)} "
+                     "dem Wert der Gesamtstadt.")
+    for row in frame[frame["flag"] != ""].itertuples():
+        text += f" {row.name} (*): {row.flag}."
+    return text
+
+
+def profile_sentence(rows: pd.DataFrame, bezirk_id: str) -> str:
+    """Describe a Bezirk's profile: which Kennzahlen lie above and below the city."""
+    comparable = rows[rows["index"].notna()]
+    above = comparable[comparable["index"] > 100]["label"].tolist()
+    below = comparable[comparable["index"] < 100]["label"].tolist()
+    parts = [f"Stadtbezirk {bezirk_id} liegt"]
+    if above:
+        parts.append(f"über dem Wert der Gesamtstadt bei {names(above)}")
+    if below:
+        parts.append(("und " if above else "") + f"unter ihm bei {names(below)}")
+    text = " ".join(parts) + "."
+    if len(comparable):
+        top = comparable.loc[comparable["index"].idxmax()]
+        text += f" Am weitesten darüber: {top['label']} mit {top['value_text']} (Index {de_number(top['index'], 0)})."
+    return text
+
+
+def jobcenter_sentence(frame: pd.DataFrame, group: str, unassigned: float) -> str:
+    """Describe how recipients of one origin spread over the published JobCenter areas."""
+    single = frame[frame["value"].notna()]
+    if single.empty:
+        return f"Für {group} ist kein Anteil eines einzelnen Bereichs veröffentlicht."
+    top = single.loc[single["value"].idxmax()]
+    low = single.loc[single["value"].idxmin()]
+    return (f"Von den SGB-II-Leistungsbeziehenden aus {group} betreut der Bereich {top['name']} den größten Anteil "
+            f"({de_number(top['value'], 1, '%')}), {low['name']} den kleinsten ({de_number(low['value'], 1, '%')}); "
+            f"{de_number(unassigned, 1, '%')} sind keinem Bereich zugeordnet.")
+
+
+def allocation_sentence(frame: pd.DataFrame) -> str:
+    """Describe which Bezirke hold more or fewer project flats than their share of the residents."""
+    more = frame[frame["ratio"] > 1.005].sort_values("ratio", ascending=False)
+    fewer = frame[frame["ratio"] < 0.995].sort_values("ratio")
+    text = ""
+    if len(more):
+        text += (f"Mehr Projektwohnungen als ihrem Einwohneranteil entspricht haben {names(more['name'].tolist())}; "
+                 f"am meisten {more['name'].iloc[0]} (Verhältnis {de_number(more['ratio'].iloc[0], 2)}).")
+    if len(fewer):
+        text += (f" Weniger haben {names(fewer['name'].tolist())}; am wenigsten {fewer['name'].iloc[0]} "
+                 f"(Verhältnis {de_number(fewer['ratio'].iloc[0], 2)}).")
+    return text.strip()
+
+
+def heatmap_sentence(matrix: pd.DataFrame) -> str:
+    """Describe the largest share in the JobCenter table shown."""
+    values = matrix.stack()
+    (area, group), top = values.idxmax(), values.max()
+    return (f"Jede Spalte verteilt die Leistungsbeziehenden einer Herkunft auf die Bereiche. Der größte Anteil: "
+            f"{de_number(top, 1, '%')} der Leistungsbeziehenden aus {group} im Bereich {area}.")
