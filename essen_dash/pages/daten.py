@@ -9,6 +9,7 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 from essen_dash.components import card
 from essen_dash.data import AppData, current
 from essen_dash.datasets import DATASETS, iso_dates
+from essen_dash.datasets_export import contract_csv, german_csv, workbook
 from essen_dash.format import de_date
 from essen_dash.geo.boundaries import OFFICIAL_SOURCE
 from essen_dash.params import parse
@@ -26,7 +27,7 @@ def narrowed(data: AppData, name: str, bezirke) -> pd.DataFrame:
     df = DATASETS[name].get(data)
     if bezirke and "bezirk_id" in df.columns:
         df = df[df["bezirk_id"].isin(bezirke)]
-    return iso_dates(df)
+    return df
 
 
 def columns(name: str, df: pd.DataFrame) -> list[dict]:
@@ -45,6 +46,7 @@ def columns(name: str, df: pd.DataFrame) -> list[dict]:
 
 
 def data_table(name: str, df: pd.DataFrame) -> dash_table.DataTable:
+    df = iso_dates(df)
     return dash_table.DataTable(
         id=f"{PAGE}-table", data=df.to_dict("records"), columns=columns(name, df), sort_action="native",
         filter_action="native", page_size=25, merge_duplicate_headers=True, style_table={"overflowX": "auto"},
@@ -97,8 +99,12 @@ def layout(tabelle=None, **params):
                 id=f"{PAGE}-choice", clearable=False, value=name,
                 options=[{"label": v.title, "value": k} for k, v in DATASETS.items()])], className="control wide"),
             html.Div(className="downloads", children=[
-                html.Button("CSV herunterladen", id=f"{PAGE}-csv", className="btn"),
-                html.Button("Excel herunterladen", id=f"{PAGE}-xlsx", className="btn")]),
+                html.Button("CSV für Excel", id=f"{PAGE}-csv", className="btn",
+                            title="Semikolon, Dezimalkomma, deutsche Spaltennamen"),
+                html.Button("CSV (Datenvertrag)", id=f"{PAGE}-csv-contract", className="btn",
+                            title="Komma, Dezimalpunkt, Spaltenschlüssel wie in data/"),
+                html.Button("Excel-Arbeitsmappe", id=f"{PAGE}-xlsx", className="btn",
+                            title="alle Tabellen als Blätter, dazu ein Blatt „Quellen“")]),
         ]), html.Div(data_table(name, df), id=f"{PAGE}-table-area"),
             dcc.Download(id=f"{PAGE}-download")),
         card("Datenqualität", quality_section(data)),
@@ -113,12 +119,19 @@ def show(name, bezirke):
     return data_table(name, narrowed(data, name, parse({"bezirk": bezirke or ()}, data, ("bezirk",))[0].bezirk))
 
 
-@callback(Output(f"{PAGE}-download", "data"), Input(f"{PAGE}-csv", "n_clicks"), Input(f"{PAGE}-xlsx", "n_clicks"),
+@callback(Output(f"{PAGE}-download", "data"), Input(f"{PAGE}-csv", "n_clicks"),
+          Input(f"{PAGE}-csv-contract", "n_clicks"), Input(f"{PAGE}-xlsx", "n_clicks"),
           State(f"{PAGE}-choice", "value"), State("filter-bezirke", "value"), prevent_initial_call=True)
-def download(_csv, _xlsx, name, bezirke):
+def download(_csv, _contract, _xlsx, name, bezirke):
+    """Send the chosen table as CSV for German Excel or of the data contract, or every table as a workbook."""
     name = name if name in DATASETS else DEFAULT_VIEW
     data = current()
-    df = narrowed(data, name, parse({"bezirk": bezirke or ()}, data, ("bezirk",))[0].bezirk)
+    chosen = parse({"bezirk": bezirke or ()}, data, ("bezirk",))[0].bezirk
+    suffix = f"_{'-'.join(chosen)}" if chosen else ""
     if dash.ctx.triggered_id == f"{PAGE}-xlsx":
-        return dcc.send_data_frame(df.to_excel, f"essen-{name}.xlsx", sheet_name=name[:31], index=False)
-    return dcc.send_data_frame(df.to_csv, f"essen-{name}.csv", index=False)
+        frames = {n: narrowed(data, n, chosen) for n in DATASETS}
+        return dcc.send_bytes(workbook(data, frames), f"essen-tabellen{suffix}.xlsx")
+    df = narrowed(data, name, chosen)
+    if dash.ctx.triggered_id == f"{PAGE}-csv-contract":
+        return dcc.send_bytes(contract_csv(df), f"essen-{name}{suffix}.csv")
+    return dcc.send_bytes(german_csv(name, df), f"essen-{name}{suffix}_excel.csv")
