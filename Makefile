@@ -13,6 +13,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# axe-core for the accessibility tests, from the npm registry, as pinned in package-lock.json
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
 # Debian's Chromium and ChromeDriver for browser tests and static export (never a downloaded browser),
 # a sans-serif font for exported charts, poppler for looking at PDFs.
 DEBS := chromium chromium-driver fonts-liberation poppler-utils
@@ -25,15 +30,15 @@ browser:
 start: install browser
 	$(PY) app.py --port $(PORT)
 
-test: install browser
+test: install browser node_modules/.installed
 	$(PY) -m pytest
 
 # The same suite in a worktree whose data/ holds a made-up second Stichtag beside 2016: no test may change.
-test-second-stichtag: install browser
+test-second-stichtag: install browser node_modules/.installed
 	tests/second_stichtag.sh
 
 bench: install browser
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache test-artifacts
+	rm -rf $(VENV) .cache .pytest_cache test-artifacts node_modules

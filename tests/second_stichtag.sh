@@ -9,6 +9,7 @@ wt="$(cd .. && pwd)/.essen-dash-second-stichtag"
 git worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
 git worktree add --detach --quiet "$wt" HEAD
 trap 'git worktree remove --force "$wt"' EXIT
+ln -s "$PWD/node_modules" "$wt/node_modules"  # the test tools installed by make (axe-core)
 cd "$wt"
 export PYTHONPATH="$wt"  # the worktree's code and data, not the editable install of the checkout
 "$PY" -c "import sys; from tests.unit.sources.fake_vorlage import FakeVorlage; sys.stdout.write(FakeVorlage().text())" \

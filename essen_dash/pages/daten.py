@@ -53,7 +53,7 @@ def data_table(name: str, df: pd.DataFrame) -> dash_table.DataTable:
         style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left"},
         style_header={"fontWeight": 600, "backgroundColor": "#f4f6f8", "whiteSpace": "normal"},
         style_data_conditional=[{"if": {"filter_query": "{ergebnis} = Abweichung"}, "backgroundColor": "#fdecec"}],
-        filter_options={"placeholder_text": "filtern …"})
+        filter_options={"placeholder_text": "filtern …", "case": "insensitive"})
 
 
 def quality_section(data: AppData) -> html.Div:

@@ -63,6 +63,11 @@ def warm(data: AppData) -> None:
             switch_outputs(data, Params(indicator=key, level=level, stichtag=data.latest))
 
 
+def stichtag_query(data: AppData, p: Params):
+    """Return the Stichtag for links, only when the data hold more than one."""
+    return p.stichtag if len(data.stichtage) > 1 else None
+
+
 def layout(**params):
     data = current()
     p, bad = parse(params, data, PARAMS)
@@ -94,8 +99,14 @@ def layout(**params):
                 card("Über diese Kennzahl", html.Div(metadata(data, p), id=f"{PAGE}-meta")),
                 html.Div(chart_block(RANKING, build(data, RANKING.key, p), p, f"{PAGE}-ranking", RANKING_HEIGHT),
                          className="card"),
-                html.P("Klick auf einen Balken wählt den Bezirk im Filter aus; Klick auf die Karte öffnet sein Profil.",
-                       className="hint"),
+                html.Nav([html.Span("Bezirksprofil öffnen: ", className="hint")] + [
+                    dcc.Link([html.Span("Stadtbezirk ", className="visually-hidden"), b],
+                             href=f"/bezirk/{b}{query(bezirk=p.bezirk, stichtag=stichtag_query(data, p))}",
+                             className="btn btn-small", title=f"Profil von Stadtbezirk {b}")
+                    for b in BEZIRK_IDS], className="downloads", id=f"{PAGE}-profiles",
+                    **{"aria-label": "Bezirksprofile"}),
+                html.P("Klick auf einen Balken wählt den Bezirk im Filter aus (wie das Feld „Stadtbezirke“); Klick auf "
+                       "die Karte öffnet sein Profil (wie die Knöpfe darüber).", className="hint"),
             ]),
         ]),
     ])
