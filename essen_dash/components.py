@@ -25,7 +25,7 @@ GERMAN = {
 }
 #: plotly config for every graph: German toolbar, no logo, nothing that sends a chart to an outside service,
 #: base-map data from our own assets.
-GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": False, "topojsonURL": "/assets/topojson/",
+GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": False, "topojsonURL": "/assets/topojson/", "responsive": True,
                 "showSendToCloud": False, "showEditInChartStudio": False, "showLink": False,
                 "locale": "de-essen", "locales": {"de-essen": {"dictionary": GERMAN}},
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "sendChartToCloud",
@@ -85,11 +85,20 @@ def html_table(table, table_id: str) -> html.Table:
     return html.Table([html.Thead(head), html.Tbody(body)], className="simple", id=table_id)
 
 
+def heading(chart: Chart) -> list:
+    """Return a chart's title and subtitle lines as HTML (they wrap on narrow screens)."""
+    return [html.H2(chart.title, className="chart-title")] + [
+        html.P(line, className="chart-subtitle") for line in chart.subtitle.split("<br>") if line]
+
+
 def chart_block(view: View, chart: Chart, p: Params, graph_id: str, height: int | None = None) -> html.Figure:
-    """Return a view on screen: the graph, its German caption (the chart's accessible description) and its
-    download links; ``{graph_id}-caption`` and ``{graph_id}-dl`` are updated by callbacks that redraw it."""
+    """Return a view on screen: heading, graph, source line, its German caption (the chart's accessible
+    description) and download links; a callback that redraws it updates ``{graph_id}-heading``,
+    ``-caption`` and ``-dl`` too (see ``chart_parts``)."""
     return html.Figure([
+        html.Div(heading(chart), id=f"{graph_id}-heading"),
         dcc.Graph(id=graph_id, figure=screen_figure(chart, height), config=GRAPH_CONFIG),
+        html.P(chart.source, className="chart-source"),
         html.Figcaption(chart.caption, id=f"{graph_id}-caption", className="caption"),
         html.Div(download_links(view, p), id=f"{graph_id}-dl"),
-    ], className="chart", **{"aria-label": chart.title})
+    ], className="chart", **{"aria-labelledby": f"{graph_id}-heading"})

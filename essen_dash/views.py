@@ -304,8 +304,10 @@ def build(data: AppData, key: str, p: Params, inline_geometry: bool = False) -> 
 
 
 def screen_figure(chart: Chart, height: int | None = None) -> go.Figure:
-    """Return the chart styled for the screen: heading and source inside the figure."""
-    fig = base_layout(go.Figure(chart.figure), chart.title, chart.subtitle, chart.source)
+    """Return the chart styled for the screen; its heading and source line are HTML around it
+    (``components.chart_block``), so they wrap on a phone instead of being cut."""
+    fig = base_layout(go.Figure(chart.figure), "")
+    fig.update_layout(title=None, margin={"t": 40 if fig.layout.legend.orientation == "h" else 16})
     if height:
         fig.update_layout(height=height)
     return fig

@@ -6,7 +6,7 @@ import dash
 from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
 
 from essen_dash.classify import SCHEMES
-from essen_dash.components import card, chart_block, download_links, notices, sync_query_js
+from essen_dash.components import card, chart_block, download_links, heading, notices, sync_query_js
 from essen_dash.data import AppData, current, memoized
 from essen_dash.format import de_date
 from essen_dash.frames import LEVELS, kennzahl_frame
@@ -50,8 +50,9 @@ def switch_outputs(data: AppData, p: Params):
     map_chart, ranking_chart = build(data, MAP.key, p), build(data, RANKING.key, p)
     fig = screen_figure(map_chart).to_plotly_json()
     ranking = screen_figure(ranking_chart, RANKING_HEIGHT).to_plotly_json()
-    return (fig["data"], fig["layout"]["title"], fig["layout"]["legend"], ranking, metadata(data, p),
-            download_links(MAP, p), download_links(RANKING, p), map_chart.caption, ranking_chart.caption)
+    return (fig["data"], fig["layout"]["legend"], ranking, metadata(data, p), download_links(MAP, p),
+            download_links(RANKING, p), map_chart.caption, ranking_chart.caption, heading(map_chart),
+            heading(ranking_chart))
 
 
 def warm(data: AppData) -> None:
@@ -115,6 +116,7 @@ def layout(**params):
 @callback(Output(f"{PAGE}-map", "figure"), Output(f"{PAGE}-ranking", "figure"), Output(f"{PAGE}-meta", "children"),
           Output(f"{PAGE}-map-dl", "children"), Output(f"{PAGE}-ranking-dl", "children"),
           Output(f"{PAGE}-map-caption", "children"), Output(f"{PAGE}-ranking-caption", "children"),
+          Output(f"{PAGE}-map-heading", "children"), Output(f"{PAGE}-ranking-heading", "children"),
           Input(f"{PAGE}-indicator", "value"), Input(f"{PAGE}-scheme", "value"), Input(f"{PAGE}-level", "value"),
           Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), prevent_initial_call=True)
 def update(indicator, scheme, level, bezirke, stichtag):
@@ -126,13 +128,12 @@ def update(indicator, scheme, level, bezirke, stichtag):
     p, bad = parse({"indicator": indicator, "scheme": scheme, "level": level, "bezirk": bezirke or (),
                     "stichtag": stichtag}, data, PARAMS)
     if bad or data.boundaries is None:
-        return (no_update,) * 7
-    traces, title, legend, ranking, meta, map_dl, ranking_dl, map_caption, ranking_caption = switch_outputs(data, p)
+        return (no_update,) * 9
+    traces, legend, ranking, meta, map_dl, ranking_dl, *texts = switch_outputs(data, p)
     patch = Patch()
     patch["data"] = traces
-    patch["layout"]["title"] = title
     patch["layout"]["legend"] = legend
-    return patch, ranking, meta, map_dl, ranking_dl, map_caption, ranking_caption
+    return patch, ranking, meta, map_dl, ranking_dl, *texts
 
 
 def clicked_bezirk(click) -> str | None:

@@ -445,9 +445,9 @@ def test_indicator_switch_updates_values_not_geometry(page, page_log, app_server
     total, parts = response_sizes(response)
     sent = response.request.sizes()["responseBodySize"]
     print(f"\nindicator switch response: {sent} bytes sent, {total} bytes uncompressed; by output: {parts}")
-    assert sorted(parts) == ["karte-map-caption.children", "karte-map-dl.children", "karte-map.figure",
-                             "karte-meta.children", "karte-ranking-caption.children", "karte-ranking-dl.children",
-                             "karte-ranking.figure"]
+    assert sorted(parts) == ["karte-map-caption.children", "karte-map-dl.children", "karte-map-heading.children",
+                             "karte-map.figure", "karte-meta.children", "karte-ranking-caption.children",
+                             "karte-ranking-dl.children", "karte-ranking-heading.children", "karte-ranking.figure"]
     body = response.body().decode()
     assert "coordinates" not in body and "FeatureCollection" not in body, "the switch sent geometry"
     assert response.headers.get("content-encoding") in ("br", "gzip", "zstd"), "the switch was sent uncompressed"
