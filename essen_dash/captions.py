@@ -95,3 +95,16 @@ def heatmap_sentence(matrix: pd.DataFrame) -> str:
     (area, group), top = values.idxmax(), values.max()
     return (f"Jede Spalte verteilt die Leistungsbeziehenden einer Herkunft auf die Bereiche. Der größte Anteil: "
             f"{de_number(top, 1, '%')} der Leistungsbeziehenden aus {group} im Bereich {area}.")
+
+
+def profile_line(row, bezirk_id: str, areas: int) -> str:
+    """Return one sentence for one Kennzahl of a profile row (``profile_frame``): value, count, city, rank."""
+    value = row.value_text.rstrip("*") + (f" ({row.count_text})" if row.count_text else "")
+    if np.isnan(row.index) and np.isnan(row.share_of_city):
+        where = "; einen Wert der Gesamtstadt gibt es nicht"
+    elif not np.isnan(row.share_of_city):
+        where = f", {de_number(row.share_of_city, 1, '%')} der Gesamtstadt ({row.city_text})"
+    else:
+        where = f", {against_city(row.value, row.city, 1)} dem Wert der Gesamtstadt ({row.city_text})"
+    flag = f" * {row.flag}." if row.flag else ""
+    return f"Stadtbezirk {bezirk_id}: {value}{where}; Rang {row.rank} von {areas}.{flag}"

@@ -30,6 +30,7 @@ from essen_dash.frames import (ALLOCATION, LEVELS, UNASSIGNED, allocation_frame,
                                jobcenter_map_view, jobcenter_matrix, kennzahl_frame, outline_coords, overlapping_areas,
                                profile_frame)
 from essen_dash.params import ParamError, Params, parse
+from essen_dash.tables.schema import BEZIRK_IDS
 
 Geo = Callable[[str], Union[str, dict]]
 
@@ -219,6 +220,17 @@ def bezirk_kennzahlen(data: AppData, p: Params, geo: Geo) -> Chart:
                         data.source_line(p.stichtag, geometry=False))
 
 
+def bezirk_summary(data: AppData, p: Params, geo: Geo) -> Chart:
+    """The key figures of one Bezirk against the city, each with a German sentence."""
+    bezirk_id = p.bezirk[0]
+    rows = profile_frame(data, bezirk_id, p.stichtag)
+    table = pd.DataFrame({"Kennzahl": rows["label"],
+                          "Einordnung": [captions.profile_line(r, bezirk_id, len(BEZIRK_IDS))
+                                         for r in rows.itertuples()]})
+    return _table_chart(table, f"Stadtbezirk {bezirk_id} auf einen Blick", f"Stand {de_date(p.stichtag)}",
+                        data.source_line(p.stichtag, geometry=False))
+
+
 def bezirk_stadtteile(data: AppData, p: Params, geo: Geo) -> Chart:
     """The Stadtteile of the selected Bezirke with each Stadtteil Kennzahl and their JobCenter areas."""
     catalog = data.catalog(p.stichtag)
@@ -260,6 +272,7 @@ VIEWS: dict[str, View] = {v.key: v for v in (
     View("zuteilung", "table", "Tabelle", ("bezirk",), zuteilung_table),
     View("bezirk", "profile", "Profil", ("bezirk",), bezirk_profile, one_bezirk=True),
     View("bezirk", "kennzahlen", "Kennzahlen", ("bezirk",), bezirk_kennzahlen, one_bezirk=True),
+    View("bezirk", "summary", "Auf einen Blick", ("bezirk",), bezirk_summary, one_bezirk=True),
     View("bezirk", "stadtteile", "Stadtteile", ("bezirk",), bezirk_stadtteile, one_bezirk=True),
 )}
 DEFAULT_CHART = {"karte": "map", "jobcenter": "map", "zuteilung": "bars", "bezirk": "profile"}
