@@ -16,14 +16,20 @@ from essen_dash.paths import Settings
 
 def cmd_import_vorlage(args: argparse.Namespace, settings: Settings) -> int:
     from essen_dash.sources.vorlage import read_vorlage
-    from essen_dash.tables.load import load_tables
-    from essen_dash.tables.schema import REFERENCE_TABLES
+    from essen_dash.tables.load import DataError, Problem, load_tables
+    from essen_dash.tables.schema import REFERENCE_TABLES, TABLES
     from essen_dash.tables.store import write_tables
 
     current = load_tables(settings.data_dir)
     kept = {name: current[name] for name in REFERENCE_TABLES}
     if args.register is not None:
-        kept["stadtteile_register"] = pd.read_csv(args.register, encoding="utf-8")
+        register = pd.read_csv(args.register, encoding="utf-8")
+        missing = [c for c in TABLES["stadtteile_register"].column_names if c not in register.columns]
+        if missing:  # the rest of the register is checked with the imported result, before anything is written
+            raise DataError(Path(args.register),
+                            [Problem(Path(args.register).name, 1, c, "Spalte fehlt") for c in missing])
+        kept["stadtteile_register"] = register
+    # Written all or nothing: the result is validated like `validate` before it replaces anything in --out.
     tables = read_vorlage(args.path, kept["stadtteile_register"])
     out = Path(args.out)
     written = write_tables({**tables, **kept}, out)

@@ -3,13 +3,18 @@
 Validation runs the Frictionless table-schema checks (types, ranges, enums,
 keys, foreign keys into the Stadtteil register) with the schemas declared in
 :mod:`essen_dash.tables.schema` — never with whatever descriptor a folder
-brings — then the cross-table rules below. Every problem names file, row,
-column and rule; nothing reaches the caller as a raw pandas or Frictionless
-traceback.
+brings — then the cross-table rules below. The descriptor the folder brings
+(``datapackage.json``) must still be there and equal the one the schema gives
+for the folder's documents, so what a reader of the package sees is what is
+checked. Every problem names file, row, column and rule; nothing reaches the
+caller as a raw pandas or Frictionless traceback.
 """
 
 from __future__ import annotations
 
+import csv
+import json
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -19,7 +24,11 @@ from pathlib import Path
 import frictionless
 import pandas as pd
 
-from essen_dash.tables.schema import BEZIRK_IDS, TABLES, Table
+from essen_dash.tables.schema import BEZIRK_IDS, TABLES, Column, Table
+
+#: The range of a stored integer (pandas int64); Frictionless alone accepts integers of any size.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+DESCRIPTOR = "datapackage.json"
 
 TYPE_NAMES = {"integer": "eine ganze Zahl", "number": "eine Zahl", "date": "ein Datum JJJJ-MM-TT",
               "boolean": "true oder false", "string": "Text"}
@@ -46,10 +55,10 @@ class Problem:
 class DataError(Exception):
     """A data folder failed validation; ``problems`` lists every reason."""
 
-    def __init__(self, folder: Path, problems: list[Problem]):
+    def __init__(self, folder: Path, problems: list[Problem], heading: str | None = None):
         self.folder, self.problems = folder, problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{len(problems)} Fehler in den Daten ({folder}):\n{lines}")
+        super().__init__(f"{heading or f'{len(problems)} Fehler in den Daten ({folder})'}:\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,38 @@ class Tables:
     def stichtage(self) -> list[date]:
         """Return the Stichtage of the Bezirk tables, oldest first."""
         return sorted(self["bezirke"]["stichtag"].unique())
+
+
+# --- rules for a single value ---------------------------------------------------
+
+def storage_rule(column: Column, value: int | float, shown: str | None = None) -> str | None:
+    """Return the rule ``value`` breaks by not fitting its column's type (int64, finite numbers), if any."""
+    shown = str(value) if shown is None else shown
+    if column.type == "integer" and value > INT64_MAX:
+        return f"Wert {shown} ist zu groß für eine ganze Zahl (höchstens {INT64_MAX})"
+    if column.type == "integer" and value < INT64_MIN:
+        return f"Wert {shown} ist zu klein für eine ganze Zahl (mindestens {INT64_MIN})"
+    if column.type == "number" and not math.isfinite(value):
+        return f"Wert {shown} ist keine endliche Zahl"
+    return None
+
+
+def limit_rule(column: Column, value: int | float, shown: str | None = None) -> str | None:
+    """Return the rule ``value`` breaks of its column: the type's range, then the schema's minimum and maximum.
+
+    The wording is that of the same rule found in a data file, so an importer and ``validate`` say the same.
+    """
+    shown = str(value) if shown is None else shown
+    rule = storage_rule(column, value, shown)
+    if rule:
+        return rule
+    unit = f" {column.unit}" if column.unit == "%" else ""
+    low, high = column.constraints.get("minimum"), column.constraints.get("maximum")
+    if low is not None and value < low:
+        return f"Wert {shown} liegt unter dem Mindestwert {low}{unit}"
+    if high is not None and value > high:
+        return f"Wert {shown} liegt über dem Höchstwert {high}{unit}"
+    return None
 
 
 # --- file level ---------------------------------------------------------------
@@ -162,6 +203,95 @@ def frictionless_problems(folder: Path, names: list[str]) -> list[Problem]:
             row = 1 if error.type.endswith("-label") else getattr(error, "row_number", None)
             problems.append(Problem(table.path, row, error_column(table, error), rule_text(table, error)))
     return problems
+
+
+def storage_problems(folder: Path, names: list[str]) -> list[Problem]:
+    """Return the integer cells too large (or small) to store: Frictionless accepts them, pandas cannot hold them."""
+    problems = []
+    for name in names:
+        table = TABLES[name]
+        columns = [c for c in table.columns if c.type == "integer"]
+        if not columns:
+            continue
+        with open(folder / table.path, encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            try:
+                index = {label.strip(): i for i, label in enumerate(next(reader, []))}
+                for row_no, cells in enumerate(reader, start=2):
+                    for c in columns:
+                        i = index.get(c.name)
+                        if i is None or i >= len(cells):
+                            continue
+                        try:
+                            value = int(cells[i])
+                        except ValueError:
+                            continue  # not an integer (or beyond int()'s digit limit): Frictionless reports it
+                        rule = storage_rule(c, value)
+                        if rule:
+                            problems.append(Problem(table.path, row_no, c.name, rule))
+            except csv.Error as exc:  # e.g. a cell beyond the csv module's size limit
+                problems.append(Problem(table.path, reader.line_num, None, f"Datei nicht lesbar: {exc}"))
+    return problems
+
+
+def first_difference(expected: object, found: object, where: str = "") -> str | None:
+    """Return where ``found`` first differs from ``expected`` (a JSON document), in words; None if equal.
+
+    Places read like ``resources[bezirke].schema.fields[population_count].constraints.minimum``.
+    """
+    def shown(value: object) -> str:
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 80 else text[:77] + "…"
+
+    if isinstance(expected, dict) and isinstance(found, dict):
+        for key, value in expected.items():
+            place = f"{where}.{key}" if where else key
+            if key not in found:
+                return f"{place} fehlt"
+            diff = first_difference(value, found[key], place)
+            if diff:
+                return diff
+        extra = [key for key in found if key not in expected]
+        return f"{where + '.' if where else ''}{extra[0]} ist unbekannt" if extra else None
+    if isinstance(expected, list) and isinstance(found, list):
+        for i, value in enumerate(expected):
+            place = f"{where}[{value['name']}]" if isinstance(value, dict) and "name" in value else f"{where}[{i}]"
+            if i >= len(found):
+                return f"{place} fehlt"
+            diff = first_difference(value, found[i], place)
+            if diff:
+                return diff
+        if len(found) > len(expected):
+            return f"{where}[{len(expected)}] ist zu viel ({shown(found[len(expected)])})"
+        return None
+    if expected != found or isinstance(expected, bool) != isinstance(found, bool):  # 100 == 100.0, but 1 != true
+        return f"{where or 'Dokument'}: erwartet {shown(expected)}, gefunden {shown(found)}"
+    return None
+
+
+def read_descriptor(folder: Path) -> tuple[object | None, list[Problem]]:
+    """Return the folder's own descriptor, or why it cannot be read."""
+    path = folder / DESCRIPTOR
+    if not path.is_file():
+        return None, [Problem(DESCRIPTOR, None, None, "Datei fehlt (die Beschreibung des Datenpakets: Spalten, "
+                                                      "Typen, Quellen, Lizenzen)")]
+    try:
+        return json.loads(path.read_bytes().decode("utf-8")), []
+    except UnicodeDecodeError:
+        return None, [Problem(DESCRIPTOR, None, None, "Datei ist beschädigt (nicht UTF-8-kodiert)")]
+    except json.JSONDecodeError as exc:
+        return None, [Problem(DESCRIPTOR, exc.lineno, None,
+                              f"Datei ist beschädigt oder abgeschnitten (kein gültiges JSON: {exc.msg}, "
+                              f"Spalte {exc.colno})")]
+
+
+def descriptor_problems(folder: Path, found: object) -> list[Problem]:
+    """Return a problem if the folder's descriptor is not the one the schema gives for its documents."""
+    from essen_dash.tables.store import descriptor, read_strings  # the store imports this module
+
+    expected = descriptor(read_strings(folder / TABLES["documents"].path))
+    diff = first_difference(expected, found)
+    return [Problem(DESCRIPTOR, None, None, f"weicht vom Schema ab ({diff})")] if diff else []
 
 
 # --- reading into pandas --------------------------------------------------------
@@ -281,14 +411,52 @@ CROSS_RULES: tuple[CrossRule, ...] = (
 )
 
 
+def quality_computable(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
+    """Check that the data-quality report (``validate``, and the app at start) can recompute every figure.
+
+    A catalog formula dividing by a published 0 (a Bezirk without population, say) is named with its row,
+    so neither ``validate`` nor the app meets it as a ZeroDivisionError.
+    """
+    from essen_dash.kennzahlen import Catalog, evaluate
+    from essen_dash.tables.quality import as_interval, findings
+
+    tables = Tables(Path(), t)
+    catalog = Catalog.from_table(t["kennzahlen"])
+    columns = [c.name for c in TABLES["bezirke"].columns if c.type in ("integer", "number")]
+    found = False
+    for stichtag, rows in t["bezirke"].groupby("stichtag", sort=False):
+        cat = catalog.resolved(tables, stichtag)
+        for i, row in rows.iterrows():
+            for k in cat.values():
+                if k.is_derived or not k.formula or "bezirk" not in k.levels:
+                    continue
+                try:
+                    evaluate(k.tree, {n: as_interval(cat, n, row) for n in k.inputs})
+                except ArithmeticError:
+                    found = True
+                    zeros = [c for c in columns if row[c] == 0]
+                    yield Problem("bezirke.csv", i + 2, ", ".join(zeros) or None,
+                                  f"Kennzahl {k.key!r} lässt sich nicht nachrechnen: die Formel {k.formula} "
+                                  f"teilt durch 0 (Bezirk {row['bezirk_id']}, Stand {stichtag})")
+    if not found:
+        try:
+            findings(tables, catalog)
+        except ArithmeticError as exc:  # a check the loop above does not mirror
+            yield Problem("bezirke.csv", None, None, f"Datenqualität nicht nachrechenbar: {exc}")
+
+
+#: Rules run once the tables and the catalog are sound (they evaluate the catalog's formulas).
+REPORT_RULES: tuple[CrossRule, ...] = (quality_computable,)
+
+
 # --- entry points ---------------------------------------------------------------------
 
 def check_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Return the readable tables of ``folder`` and every problem found."""
-    problems: list[Problem] = []
     readable = []
     if not folder.is_dir():
         return {}, [Problem(str(folder), None, None, "Datenordner nicht gefunden")]
+    own_descriptor, problems = read_descriptor(folder)
     for name, table in TABLES.items():
         path = folder / table.path
         if not path.is_file():
@@ -303,11 +471,26 @@ def check_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
         problems += frictionless_problems(folder, readable)
     except frictionless.FrictionlessException as exc:  # unreadable CSV structure
         problems.append(Problem(str(folder), None, None, f"Datei nicht lesbar: {exc.error.note}"))
+    reported = {(p.file, p.row, p.column) for p in problems}
+    problems += [p for p in storage_problems(folder, readable) if (p.file, p.row, p.column) not in reported]
+    documents = TABLES["documents"].path
+    if own_descriptor is not None and "documents" in readable and not any(p.file == documents for p in problems):
+        problems += descriptor_problems(folder, own_descriptor)
     if problems:
         return {}, problems
-    frames = {name: read_table(folder, TABLES[name]) for name in TABLES}
+    frames = {}
+    for name, table in TABLES.items():
+        try:
+            frames[name] = read_table(folder, table)
+        except (ValueError, OverflowError) as exc:  # a case the checks above missed: still no traceback
+            problems.append(Problem(table.path, None, None, f"Datei nicht lesbar: {exc}"))
+    if problems:
+        return {}, problems
     for rule in CROSS_RULES:
         problems += list(rule(frames))
+    if not problems:
+        for rule in REPORT_RULES:
+            problems += list(rule(frames))
     return frames, problems
 
 

@@ -1,8 +1,9 @@
-"""The importer: exact figures from the seed, a made-up second submission, clear parse errors."""
+"""The importer: exact figures from the seed, a made-up second submission, clear parse errors, refused values
+(range, calendar, duplicates) named by line and rule, and long lines read in linear time."""
 
 from __future__ import annotations
 
-import filecmp
+import time
 from datetime import date
 
 import pandas as pd
@@ -198,3 +199,121 @@ def test_cli_reports_parse_errors_without_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "FEHLER" in err and "lfd. Nummer" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+# --- values the data contract refuses, named by line and rule --------------------------------
+
+@pytest.mark.parametrize("needle, replacement, rule", [
+    ("Gesamtbevölkerung\t60.000", "Gesamtbevölkerung\t99.999.999.999.999.999.999",
+     "Gesamtbevölkerung: Wert 99.999.999.999.999.999.999 ist zu groß für eine ganze Zahl (höchstens "
+     "9223372036854775807)"),
+    ("Anteil nichtdeutscher Bevölkerung\t10,0 %", "Anteil nichtdeutscher Bevölkerung\t181,8 %",
+     "Anteil nichtdeutscher Bevölkerung: Wert 181,8 % liegt über dem Höchstwert 100 %"),
+    ("Stadtkern (12,5 %)", "Stadtkern (112,5 %)",
+     "Anteil der wesentlichen Herkunftsländer: Wert 112,5 % liegt über dem Höchstwert 100 %"),
+    ("Zentrum\t50,0%", "Zentrum\t150,0%",
+     "Anteil an allen Leistungsbeziehenden dieser Herkunft: Wert 150,0 % liegt über dem Höchstwert 100 %"),
+    ("leben in Essen 591.032 Menschen", "leben in Essen 99.999.999.999.999.999.999 Menschen",
+     "Personen: Wert 99.999.999.999.999.999.999 ist zu groß für eine ganze Zahl"),
+    ("13.500 (2,3 %)", "13.500 (102,3 %)",
+     "Anteil an der Gesamtbevölkerung: Wert 102,3 % liegt über dem Höchstwert 100 %"),
+    ("Quelle: FB 12, Stand 31.12.2018", "Quelle: FB 12, Stand 31.02.2016",
+     "Datum 31.02.2016 gibt es nicht (Februar 2016 hat 29 Tage)"),
+    ("Datum: 02.03.2019", "Datum: 29.02.2019", "Datum 29.02.2019 gibt es nicht (Februar 2019 hat 28 Tage)"),
+    ("Zum Stand 31. Dezember 2018", "Zum Stand 31. Juni 2018",
+     "Datum 31. Juni 2018 gibt es nicht (Juni 2018 hat 30 Tage)"),
+    ("Quelle: FB 56, Stand 15.01.2019", "Quelle: FB 56, Stand 15.13.2019", "Datum 15.13.2019 gibt es nicht (Monat 13)"),
+    ("Stadtkern (12,5 %)", "Stadtkern (12,5 %), Stadtkern (3,0 %)",
+     "Stadtteil Stadtkern steht doppelt (schon in Zeile"),
+    ("Stadtkern (12,5 %)", "Karnap (12,5 %)",
+     "Stadtteil Karnap gehört laut amtlichem Stadtteilverzeichnis zu Bezirk V, nicht zu Bezirk I"),
+    ("Irak, Iran", "Irak, Irak", "Land Irak steht doppelt in der Fußnote"),
+    ("Süd B\t10,0%", "Süd A\t10,0%", "Bereich 'Süd A' steht doppelt in der JobCenter-Tabelle (schon in Zeile"),
+    ("Nord: Karnap, Vogelheim", "Nord: Karnap, Karnap", "Stadtteil Karnap steht doppelt in der Zeile"),
+])
+def test_refused_values_name_file_line_and_rule(tmp_path, register, needle, replacement, rule):
+    text = FakeVorlage().text()
+    line_no = lines_of(text, needle)
+    path = tmp_path / "bad.txt"
+    path.write_text(text.replace(needle, replacement, 1), encoding="utf-8")
+    with pytest.raises(VorlageParseError) as err:
+        read_vorlage(path, register)
+    assert err.value.line_no == line_no
+    assert str(err.value).startswith(f"{path}, Zeile {line_no}: abgelehnt – ")
+    assert rule in str(err.value), str(err.value)
+
+
+def test_malformed_thousands_dots_are_not_read_as_another_number(tmp_path, register):
+    """'60.00' used to be read as 6000; a dot groups three digits or the number is not read at all."""
+    text = FakeVorlage().text()
+    path = tmp_path / "bad.txt"
+    path.write_text(text.replace("Gesamtbevölkerung\t60.000", "Gesamtbevölkerung\t60.00", 1), encoding="utf-8")
+    with pytest.raises(VorlageParseError, match=f"Zeile {lines_of(text, 'Gesamtbevölkerung')}: erwartet "
+                                                 "'Gesamtbevölkerung<TAB><Zahl>'"):
+        read_vorlage(path, register)
+
+
+def test_cli_refuses_an_overflow_naming_line_and_rule_without_traceback(tmp_path, data_copy, capsys):
+    text = FakeVorlage().text()
+    path = tmp_path / "vorlage.txt"
+    path.write_text(text.replace("Gesamtbevölkerung\t60.000", "Gesamtbevölkerung\t99.999.999.999.999.999.999"),
+                    encoding="utf-8")
+    assert main(["import-vorlage", str(path), "--out", str(data_copy), "--data-dir", str(data_copy)]) == 1
+    err = capsys.readouterr().err
+    assert f"Zeile {lines_of(text, 'Gesamtbevölkerung')}: abgelehnt – Gesamtbevölkerung: Wert " in err
+    assert "zu groß für eine ganze Zahl" in err and "Traceback" not in err
+    assert main(["validate", str(data_copy)]) == 0  # and the folder is still valid
+
+
+def test_same_document_with_a_new_stichtag_is_refused_naming_both(tmp_path, data_copy, capsys):
+    path = tmp_path / "vorlage.txt"
+    path.write_text(FakeVorlage(number="1846", year="2016").text(), encoding="utf-8")
+    assert main(["import-vorlage", str(path), "--out", str(data_copy), "--data-dir", str(data_copy)]) == 1
+    err = capsys.readouterr().err
+    assert ("documents.csv, Zeile 2, Spalte 'document_id': Vorlage 1846/2016 steht schon mit anderem Stand im "
+            "Datenordner (Stand der Bezirksdaten: eingetragen 30.09.2016, neu 31.12.2018; Stand der JobCenter-Daten: "
+            "eingetragen 05.10.2016, neu 15.01.2019)") in err
+    docs = load_tables(data_copy)["documents"]
+    assert docs["document_id"].tolist() == ["1846/2016"] and docs["bezirke_stichtag"].tolist() == [date(2016, 9, 30)]
+
+
+def test_another_document_for_a_stichtag_already_held_is_refused(tmp_path, data_copy, capsys):
+    path = tmp_path / "vorlage.txt"
+    path.write_text(FakeVorlage(stand_day="30.09.2016", stand_words="30. September 2016").text(), encoding="utf-8")
+    assert main(["import-vorlage", str(path), "--out", str(data_copy), "--data-dir", str(data_copy)]) == 1
+    assert ("Stand der Bezirksdaten 30.09.2016 stammt schon aus Vorlage 1846/2016; Vorlage 0427/2019 nennt denselben "
+            "Stand") in capsys.readouterr().err
+    assert load_tables(data_copy)["bezirke"]["population_count"].iloc[0] == 67297
+
+
+# --- a long line is read, or refused, in linear time ------------------------------------------------
+
+LONG = 40_000
+
+
+@pytest.mark.parametrize("edits", [
+    # the issue's case: 40,000 characters without a parenthesis took 48 s (quadratic hotspot pattern)
+    [("Stadtkern (12,5 %)", "a" * LONG)],
+    [("Stadtkern (12,5 %)", "Stadtkern (12,5 %)," + " " * LONG + "x")],
+    [("Stadtkern (12,5 %)", ", ".join(["Stadtkern (1,0 %)"] * (LONG // 19)))],
+    [("mit ausschließlich", "mit " + "a" * LONG)],
+    [("mit ausschließlich", "mit " + "x Staatsangehörigkeit haben " * (LONG // 28))],
+    [("JC-Verteilung\tPersonen aus", "JC-Verteilung" + "\t" * LONG + "Personen aus"),
+     ("\tAfghanistan\t", "\t" + "a\t" * (LONG // 2) + "Afghanistan\t")],
+    [("Nord: Karnap", "Nord: " + ", ".join(["Karnap"] * (LONG // 8)))],
+    [("Eritrea, Somalia", ", ".join(f"Land{i}" for i in range(LONG // 8)))],
+], ids=["hotspot-no-parenthesis", "hotspot-spaces", "hotspot-repeated", "city-long-word", "city-many-subjects",
+        "jobcenter-wide-header", "area-repeated", "footnote-long"])
+def test_a_long_line_is_read_or_refused_within_a_second(tmp_path, register, edits):
+    text = FakeVorlage().text()
+    for needle, replacement in edits:
+        assert needle in text
+        text = text.replace(needle, replacement, 1)
+    path = tmp_path / "long.txt"
+    path.write_text(text, encoding="utf-8")
+    started = time.perf_counter()
+    try:
+        read_vorlage(path, register)
+    except VorlageParseError:
+        pass
+    assert time.perf_counter() - started < 1.0

@@ -126,3 +126,54 @@ def test_data_dir_option_and_environment(data_copy, capsys, monkeypatch):
     monkeypatch.setenv("ESSEN_DASH_DATA_DIR", str(data_copy))
     assert main(["show", "bezirke", "--format", "json"]) == 0
     assert '"population_count":67298' in capsys.readouterr().out
+
+
+# --- values pandas cannot hold, and the package's own descriptor ------------------------------------
+
+def test_integer_overflow_is_named_not_a_traceback(data_copy, capsys):
+    edit(data_copy, "bezirke.csv", "2016-09-30,I,1,67297,", "2016-09-30,I,1,99999999999999999999999,")
+    assert problems(data_copy) == [
+        "bezirke.csv, Zeile 2, Spalte 'population_count': Wert 99999999999999999999999 ist zu groß für eine ganze "
+        "Zahl (höchstens 9223372036854775807)"]
+    assert main(["validate", str(data_copy)]) == 1
+    captured = capsys.readouterr()
+    assert "bezirke.csv, Zeile 2, Spalte 'population_count': Wert 99999999999999999999999 ist zu groß" in captured.err
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_largest_storable_integer_is_accepted_by_the_schema_check(data_copy):
+    edit(data_copy, "stadtteile_register.csv", "1,Stadtkern,I", "9223372036854775807,Stadtkern,I")
+    found = problems(data_copy)  # refused, but by the register's foreign keys, not by the integer range
+    assert not any("ganze Zahl" in p for p in found) and any("stadtteile_hotspots.csv" in p for p in found), found
+
+
+def test_a_formula_dividing_by_a_published_zero_is_named_not_a_traceback(data_copy, capsys):
+    edit(data_copy, "bezirke.csv", "2016-09-30,I,1,67297,", "2016-09-30,I,1,0,")
+    found = problems(data_copy)
+    assert ("bezirke.csv, Zeile 2, Spalte 'population_count': Kennzahl 'origin12_pct' lässt sich nicht nachrechnen: "
+            "die Formel origin12_count / population_count * 100 teilt durch 0 (Bezirk I, Stand 2016-09-30)") in found
+    assert main(["validate", str(data_copy)]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (lambda d: (d / "datapackage.json").unlink(), "datapackage.json: Datei fehlt"),
+    (lambda d: truncate(d / "datapackage.json"), "datapackage.json, Zeile "),
+    (lambda d: (d / "datapackage.json").write_text("", encoding="utf-8"),
+     "datapackage.json, Zeile 1: Datei ist beschädigt oder abgeschnitten (kein gültiges JSON"),
+    (lambda d: edit(d, "datapackage.json", '"maximum": 100', '"maximum": 1000'),
+     "datapackage.json: weicht vom Schema ab (resources[bezirke].schema.fields[non_german_pct].constraints.maximum: "
+     "erwartet 100, gefunden 1000)"),
+    (lambda d: edit(d, "documents.csv", "Strategiekonzept Integration", "Strategiekonzept Zuwanderung"),
+     "datapackage.json: weicht vom Schema ab (resources[bezirke].sources[0].title: erwartet"),
+])
+def test_missing_truncated_or_stale_descriptor_fails_validate(data_copy, capsys, damage, expected):
+    damage(data_copy)
+    assert any(p.startswith(expected) for p in problems(data_copy)), problems(data_copy)
+    assert main(["validate", str(data_copy)]) == 1
+    captured = capsys.readouterr()
+    assert expected in captured.err and "Traceback" not in captured.err
