@@ -90,7 +90,7 @@ class Interval:
 
     @staticmethod
     def of(value, half_width=0.0) -> Interval:
-        return Interval(value - half_width, value + half_width)
+        return Interval(max(value - half_width, 0.0), value + half_width)  # quantities are never negative
 
     def _pair(self, other) -> Interval:
         return other if isinstance(other, Interval) else Interval(other, other)

@@ -98,7 +98,10 @@ def published_formulas(t: Tables, catalog: Catalog) -> Iterator[Finding]:
                 continue
             shown = render(k.tree, lambda n: cat[n].short)
             for row in rows.to_dict("records"):
-                got = evaluate(k.tree, {n: as_interval(cat, n, row) for n in k.inputs})
+                try:
+                    got = evaluate(k.tree, {n: as_interval(cat, n, row) for n in k.inputs})
+                except ZeroDivisionError:  # a denominator that may be 0 after rounding: nothing to compare
+                    continue
                 yield Finding(k.label, f"Bezirk {row['bezirk_id']}", stichtag, float(row[k.key]), got.low, got.high,
                               half_unit(k), shown + ("; Spanne aus der Rundung der Eingänge"
                                                      if got.high - got.low > EPS else ""), unit=k.unit,

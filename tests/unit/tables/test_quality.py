@@ -68,3 +68,13 @@ def test_report_table_has_published_and_recomputed(tables):
     assert list(q.columns) == ["pruefung", "gegenstand", "stichtag", "veroeffentlicht", "nachgerechnet", "einheit",
                                "toleranz", "formel", "ergebnis"]
     assert q["ergebnis"].tolist()[:3] == ["Abweichung"] * 3 and set(q["ergebnis"][3:]) == {"stimmt"}
+
+
+def test_a_denominator_that_may_be_zero_is_not_recomputed(data_copy):
+    """A non-German share of 0,0 % makes the Bulgarian shares of that Bezirk impossible to recompute: no crash."""
+    path = data_copy / "bezirke.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("2016-09-30,IX,9,50735,7.2,", "2016-09-30,IX,9,50735,0.0,"),
+                    encoding="utf-8")
+    report = findings(load_tables(data_copy))
+    assert not [f for f in report if f.subject == "Bezirk IX" and "Bulgarien" in f.check]
+    assert [f for f in report if f.subject == "Bezirk IX" and "Herkunftsländern" in f.check]
