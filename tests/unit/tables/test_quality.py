@@ -71,9 +71,9 @@ def test_report_table_has_published_and_recomputed(tables):
 
 
 def test_a_denominator_that_may_be_zero_is_not_recomputed(data_copy):
-    """A non-German share of 0,0 % makes the Bulgarian shares of that Bezirk impossible to recompute: no crash."""
+    """A non-German share of 0,05 % (0 to 0,1 after rounding) makes the Bulgarian shares of that Bezirk impossible to recompute: no crash."""
     path = data_copy / "bezirke.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace("2016-09-30,IX,9,50735,7.2,", "2016-09-30,IX,9,50735,0.0,"),
+    path.write_text(path.read_text(encoding="utf-8").replace("2016-09-30,IX,9,50735,7.2,", "2016-09-30,IX,9,50735,0.05,"),
                     encoding="utf-8")
     report = findings(load_tables(data_copy))
     assert not [f for f in report if f.subject == "Bezirk IX" and "Bulgarien" in f.check]
