@@ -411,42 +411,6 @@ CROSS_RULES: tuple[CrossRule, ...] = (
 )
 
 
-def quality_computable(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
-    """Check that the data-quality report (``validate``, and the app at start) can recompute every figure.
-
-    A catalog formula dividing by a published 0 (a Bezirk without population, say) is named with its row,
-    so neither ``validate`` nor the app meets it as a ZeroDivisionError.
-    """
-    from essen_dash.kennzahlen import Catalog, evaluate
-    from essen_dash.tables.quality import as_interval, findings
-
-    tables = Tables(Path(), t)
-    catalog = Catalog.from_table(t["kennzahlen"])
-    columns = [c.name for c in TABLES["bezirke"].columns if c.type in ("integer", "number")]
-    found = False
-    for stichtag, rows in t["bezirke"].groupby("stichtag", sort=False):
-        cat = catalog.resolved(tables, stichtag)
-        for i, row in rows.iterrows():
-            for k in cat.values():
-                if k.is_derived or not k.formula or "bezirk" not in k.levels:
-                    continue
-                try:
-                    evaluate(k.tree, {n: as_interval(cat, n, row) for n in k.inputs})
-                except ArithmeticError:
-                    found = True
-                    zeros = [c for c in columns if row[c] == 0]
-                    yield Problem("bezirke.csv", i + 2, ", ".join(zeros) or None,
-                                  f"Kennzahl {k.key!r} lässt sich nicht nachrechnen: die Formel {k.formula} "
-                                  f"teilt durch 0 (Bezirk {row['bezirk_id']}, Stand {stichtag})")
-    if not found:
-        try:
-            findings(tables, catalog)
-        except ArithmeticError as exc:  # a check the loop above does not mirror
-            yield Problem("bezirke.csv", None, None, f"Datenqualität nicht nachrechenbar: {exc}")
-
-
-#: Rules run once the tables and the catalog are sound (they evaluate the catalog's formulas).
-REPORT_RULES: tuple[CrossRule, ...] = (quality_computable,)
 
 
 # --- entry points ---------------------------------------------------------------------
@@ -488,9 +452,6 @@ def check_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
         return {}, problems
     for rule in CROSS_RULES:
         problems += list(rule(frames))
-    if not problems:
-        for rule in REPORT_RULES:
-            problems += list(rule(frames))
     return frames, problems
 
 
