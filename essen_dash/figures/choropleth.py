@@ -18,6 +18,7 @@ from essen_dash.frames import FLAG
 from essen_dash.kennzahlen import NO_CITY_VALUE, Kennzahl
 
 NO_VALUE_LABEL = "kein Wert veröffentlicht"
+CONTEXT_COLOUR = "#eceff2"  # areas outside a selection: visible for orientation, not competing with it
 
 
 def city_of(frame: pd.DataFrame) -> float | None:
@@ -103,21 +104,28 @@ def label_traces(frame: pd.DataFrame, fills: list[str], points: pd.DataFrame, le
 
 
 def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
-                 labels: pd.DataFrame | None = None, level: str = "bezirk") -> list:
+                 labels: pd.DataFrame | None = None, level: str = "bezirk",
+                 selected: frozenset[str] = frozenset()) -> list:
     """Return the traces that carry values: grey units without a value, the coloured ones, then labels.
 
-    Classes are computed over all units, so colours keep their city-wide meaning; a selection is outlined by
-    :func:`choropleth` and the other Bezirke stay on the map for context.
+    Classes are computed over all units, so colours keep their city-wide meaning. With a selection, the areas
+    outside it stay on the map in a light grey for context (their tooltips keep their values).
     """
     classes = classes_for(frame, indicator, scheme)
+    outside = ~frame["bezirk_id"].isin(selected).to_numpy() if selected else np.zeros(len(frame), dtype=bool)
+    fills = [CONTEXT_COLOUR if out and pd.notna(v) else c for c, out, v in zip(classes.colours, outside, frame["value"])]
     frame = frame.assign(hover=hover_data(frame, indicator))
     traces = []
     missing = frame[frame["value"].isna()]
     if len(missing):
         traces.append(_trace(missing, geojson, NO_VALUE_LABEL, [[0, NO_VALUE_COLOUR], [1, NO_VALUE_COLOUR]],
                              [0] * len(missing), True, showscale=False))
-    valued = frame[frame["value"].notna()]
-    label = label_traces(frame, classes.colours, labels, level, indicator) if labels is not None else []
+    context = frame[frame["value"].notna() & outside]
+    if len(context):
+        traces.append(_trace(context, geojson, "außerhalb der Auswahl (zum Vergleich)",
+                             [[0, CONTEXT_COLOUR], [1, CONTEXT_COLOUR]], [0] * len(context), True, showscale=False))
+    label = label_traces(frame, fills, labels, level, indicator) if labels is not None else []
+    valued = frame[frame["value"].notna() & ~outside]
     if valued.empty:
         return traces + label
     if classes.continuous:
@@ -141,7 +149,7 @@ def choropleth(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson, *
                selected: frozenset[str] = frozenset(), labels: pd.DataFrame | None = None,
                outline: tuple[list, list] | None = None, height: int = 600) -> go.Figure:
     """Return the whole map figure (heading and source are added by the caller)."""
-    fig = go.Figure(value_traces(frame, indicator, scheme, geojson, labels, level))
+    fig = go.Figure(value_traces(frame, indicator, scheme, geojson, labels, level, selected))
     if outline is not None:
         fig.add_scattergeo(lon=outline[0], lat=outline[1], mode="lines", line={"color": HIGHLIGHT, "width": 3},
                            name=f"Auswahl: Stadtbezirk {', '.join(sorted(selected))}", hoverinfo="skip")

@@ -219,9 +219,12 @@ def grey_trace(page) -> dict | None:
     return grey[0] if grey else None
 
 
+CONTEXT = "außerhalb der Auswahl (zum Vergleich)"
+
+
 def valued_trace(page) -> dict:
-    """Return the one valued trace of a continuous map."""
-    valued = [t for t in choropleths(page) if t["name"] != NO_VALUE_LABEL]
+    """Return the one coloured trace of a continuous map (not the grey ones: no value, outside the selection)."""
+    valued = [t for t in choropleths(page) if t["name"] not in (NO_VALUE_LABEL, CONTEXT)]
     assert len(valued) == 1, f"expected one valued trace, got {[t['name'] for t in valued]}"
     trace = valued[0]
     assert len(trace["locations"]) == len(trace["z"]) == len(trace["customdata"])
@@ -505,12 +508,16 @@ def test_shared_url_restores_view(page, page_log, app_server, app_tables, indica
 
 
 def test_filter_outlines_selection_on_karte(page, page_log, app_server, app_tables):
-    """?bezirk=III keeps all Bezirke on the map with their values and outlines III; the ranking fades the others."""
+    """?bezirk=III keeps all Bezirke on the map, III in its colour and outlined, the others light grey with their
+    values in the tooltip; the ranking fades the others."""
     open_map(page, app_server, page_log, f"?bezirk=III&{AT_2016}")
     assert filter_labels(page) == ["Stadtbezirk III"]
     expected = bezirk_values(app_tables, DEFAULT_KENNZAHL)
     assert map_locations(page) == sorted(BEZIRK_IDS)
-    assert continuous_values(page) == expected
+    assert continuous_values(page) == {"III": expected["III"]}
+    (context,) = [t for t in choropleths(page) if t["name"] == CONTEXT]
+    assert sorted(context["locations"]) == sorted(b for b in BEZIRK_IDS if b != "III")
+    assert {row["key"]: row["value"].split(" ")[0] for row in context["customdata"]}["I"] == "7,1"
     assert outline(page) == ("Auswahl: Stadtbezirk III", served_bezirk_vertices(app_server, {"III"}))
     assert ranking_values(page) == expected
     bar = ranking_bar(page)

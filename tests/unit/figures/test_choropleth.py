@@ -70,6 +70,11 @@ def test_selection_keeps_the_city_and_outlines_the_choice(app_data):
     fig = choropleth(frame, k, "natural_breaks", "/geo/stadtteil.geojson", level="stadtteil", selected={"III"},
                      outline=([7.0, 7.1, None], [51.4, 51.5, None]))
     assert sorted(loc for t in fig.data if t.type == "choropleth" for loc in t.locations) == sorted(frame["key"])
+    context = next(t for t in fig.data if t.name == "außerhalb der Auswahl (zum Vergleich)")
+    in_iii = set(frame[frame["bezirk_id"] == "III"]["key"])
+    assert set(context.locations) == set(frame[frame["value"].notna()]["key"]) - in_iii  # valued, outside III
+    coloured = [t for t in valued(fig.data) if t is not context and t.locations]
+    assert {loc for t in coloured for loc in t.locations} == {"7"}  # Altendorf, the only value in III
     border = fig.data[-1]
     assert border.type == "scattergeo" and border.name == "Auswahl: Stadtbezirk III"
 
