@@ -12,7 +12,8 @@ from essen_dash.tables.schema import BEZIRK_IDS
 
 #: navigation entries: id, label, path
 NAV = (("karte", "Karte", "/"), ("bezirk", "Bezirksprofil", "/bezirk/I"), ("jobcenter", "JobCenter", "/jobcenter"),
-       ("zuteilung", "Zuteilung", "/zuteilung"), ("daten", "Daten & Quellen", "/daten"))
+       ("zuteilung", "Zuteilung", "/zuteilung"), ("verteilung", "Verteilung", "/verteilung"),
+       ("daten", "Daten & Quellen", "/daten"))
 
 
 def notice(text: str, kind: str = "warning") -> html.Div:
@@ -40,6 +41,7 @@ def layout() -> html.Div:
     banner = [] if data.boundaries else [notice(
         f"Karten sind nicht verfügbar: {data.geometry_problem}", "error")]
     return html.Div(className="app", children=[
+        html.A("Zum Inhalt springen", href="#main", className="skip-link"),
         dcc.Location(id="url", refresh="callback-nav"),
         dcc.Store(id="shell-sync"),
         html.Header(className="header", children=[
@@ -51,7 +53,7 @@ def layout() -> html.Div:
         ]),
         filter_bar(data),
         html.Div(id="shell-notices", children=banner),
-        html.Main(dash.page_container, className="main"),
+        html.Main(dash.page_container, className="main", id="main", tabIndex="-1"),
         html.Footer(className="footer", children=[
             html.Span(f"{data.source_line(data.latest, geometry=False)}; "
                       f"{data.source_line(data.latest, 'jobcenter', geometry=False).removeprefix('Quelle: ')}."),
