@@ -148,8 +148,21 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 # --- parser ------------------------------------------------------------------------
 
+#: what the view parameters mean on the command line (the parsers themselves live in essen_dash.params)
+PARAM_HELP = {
+    "indicator": "Schlüssel einer Kennzahl (essen-dash show kennzahlen)",
+    "bezirk": "Auswahl, z. B. I,III (beim Profil: der Bezirk)", "stichtag": "JJJJ-MM-TT",
+    "gruppe": "Herkunftsgruppe der JobCenter-Seite", "level": "bezirk oder stadtteil",
+    "total": "Verteilung: zu verteilende Summe", "unit": "Verteilung: eur oder posts",
+    "key": "Verteilung: Schlüssel, z. B. origin12_count:50,population_count:50",
+    "min": "Verteilung: Mindestbetrag je Bezirk",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     from essen_dash.datasets import DATASETS
+    from essen_dash.params import PARAMS
+    from essen_dash.views import VIEWS
 
     def folder_options(parser: argparse.ArgumentParser, default) -> argparse.ArgumentParser:
         parser.add_argument("--data-dir", default=default,
@@ -192,15 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("export", parents=[common], help="Diagramm oder Karte als PNG, SVG oder PDF exportieren")
-    p.add_argument("--page", required=True, help="karte, jobcenter, zuteilung oder bezirk")
-    p.add_argument("--chart", help="map, ranking, heatmap, bars, scatter, table, profile, kennzahlen, stadtteile "
+    p.add_argument("--page", required=True, help=", ".join(sorted({v.page for v in VIEWS.values()})))
+    p.add_argument("--chart", help=f"{', '.join(sorted({v.chart for v in VIEWS.values()}))} "
                                    "(Standard: das Hauptdiagramm der Seite)")
-    p.add_argument("--indicator", help="Schlüssel einer Kennzahl (essen-dash show kennzahlen)")
-    p.add_argument("--scheme")
-    p.add_argument("--level", choices=("bezirk", "stadtteil"))
-    p.add_argument("--bezirk", help="Auswahl, z. B. I,III (beim Profil: der Bezirk)")
-    p.add_argument("--stichtag")
-    p.add_argument("--gruppe", help="Herkunftsgruppe der JobCenter-Seite")
+    for name in PARAMS:  # the views' own parameters, parsed by the same parsers as URLs
+        p.add_argument(f"--{name}", help=PARAM_HELP.get(name))
     p.add_argument("--format", choices=("png", "svg", "pdf"), default="png")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_export)

@@ -324,3 +324,8 @@ def screen_figure(chart: Chart, height: int | None = None) -> go.Figure:
     if height:
         fig.update_layout(height=height)
     return fig
+
+
+# pages with views of their own register them on import; importing them here puts every view in the registry
+# for every caller (export route, CLI, district pack, tests)
+from essen_dash import verteilung  # noqa: E402,F401

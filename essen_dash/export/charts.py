@@ -7,6 +7,7 @@ exit 1 in the CLI), unlike the pages, which fall back to defaults.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -50,7 +51,8 @@ class ExportRequest:
     def filename(self) -> str:
         """Return a download name made only of validated parts (never a path from the request)."""
         values = as_query(self.params, self.view.params)
-        parts = [self.view.page, self.view.chart, *(values[n].replace(",", "-").replace(" ", "-") for n in values),
+        parts = [self.view.page, self.view.chart,
+                 *(re.sub(r"[^0-9A-Za-zÄÖÜäöüß.]+", "-", values[n]) for n in values),
                  self.params.stichtag.isoformat()]
         return "essen-" + "_".join(parts) + "." + self.format.key
 
