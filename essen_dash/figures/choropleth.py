@@ -139,9 +139,13 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
     colours = [classes.colours[i] for i in index]
     for text, colour in zip(classes.labels, classes.legend_colours):
         members = valued[[c == colour for c in colours]]
-        # every class is listed in the legend, even an empty one, so the scale is complete
-        traces.append(_trace(members, geojson, f"{text} {indicator.unit}", [[0, colour], [1, colour]],
-                             [1] * len(members), True, showscale=False))
+        if len(members):
+            traces.append(_trace(members, geojson, f"{text} {indicator.unit}", [[0, colour], [1, colour]],
+                                 [1] * len(members), True, showscale=False))
+        else:  # plotly lists no empty choropleth in the legend: a pointless square keeps the scale complete
+            traces.append(go.Scattergeo(lon=[None], lat=[None], mode="markers", name=f"{text} {indicator.unit}",
+                                        marker={"symbol": "square", "size": 12, "color": colour},
+                                        legendgroup=text, hoverinfo="skip"))
     return traces + label
 
 

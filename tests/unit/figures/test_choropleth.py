@@ -119,3 +119,13 @@ def test_figures_carry_no_default_template(app_data):
     fig = screen_figure(build(app_data, "karte-ranking", Params(indicator="bg_pct", stichtag=DAY)))
     assert len(json.dumps(fig.to_plotly_json()["layout"].get("template", {}))) < 100
     assert len(fig.to_json()) < 6000
+
+
+def test_an_empty_class_keeps_its_legend_entry(app_data):
+    """Equal intervals over project housing leave 12,1 bis unter 17,2 % empty: it is listed all the same."""
+    k = app_data.catalog(DAY)["project_housing_pct"]
+    traces = value_traces(kennzahl_frame(app_data, k.key, "bezirk", DAY), k, "equal_interval", URL)
+    assert [t.name for t in traces] == ["1,8 bis unter 6,9 %", "6,9 bis unter 12,1 %", "12,1 bis unter 17,2 %",
+                                        "17,2 bis 22,3 %"]
+    empty = traces[2]
+    assert empty.type == "scattergeo" and list(empty.lon) == [None] and empty.marker.symbol == "square"
