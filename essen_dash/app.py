@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import html as html_lib
 import logging
+import select
+import socket
 import sys
+import threading
+import time
+import traceback
+from collections import OrderedDict
 from pathlib import Path
 
 import dash
 import flask
-
+from dash.fingerprint import check_fingerprint
 from werkzeug.exceptions import HTTPException
+from werkzeug.serving import WSGIRequestHandler
 
 from essen_dash import paths
 from essen_dash.data import AppData, current, install, load_app_data, reload_if_changed
@@ -29,27 +36,166 @@ MAX_REQUEST_BYTES = 1_000_000
 COMPRESSED_TYPES = ["text/html", "text/css", "text/plain", "application/json", "application/javascript",
                     "text/javascript", "application/geo+json", "image/svg+xml"]
 
+#: Browser features the dashboard never uses; the browser refuses them to any script on its pages. Only features
+#: Chromium knows (an unknown one is a console warning on every page; tests/integration/test_browser.py fails on it).
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "autoplay", "browsing-topics", "camera", "display-capture", "encrypted-media", "geolocation",
+    "gyroscope", "hid", "idle-detection", "local-fonts", "magnetometer", "microphone", "midi", "otp-credentials",
+    "payment", "publickey-credentials-get", "screen-wake-lock", "serial", "usb", "window-management",
+    "xr-spatial-tracking"))
+#: Refused and malformed requests: at most this many log lines per window and process.
+REFUSAL_LOG_LINES = 20
+REFUSAL_LOG_WINDOW_S = 10.0
+
 log = logging.getLogger(__name__)
 
 
 class StaticCompressionCache:
-    """Keep compressed bodies of versioned static files; dynamic answers are compressed afresh."""
+    """Keep compressed bodies of static files, bounded in bytes; dynamic answers are compressed afresh.
+
+    The key is the file a URL names, never the URL as sent: the query string is ignored and Dash's cache-busting
+    fingerprint (``dash_renderer.v4_4_1m1795402799.min.js``) is removed the way Dash removes it when it serves the
+    file, so a client cannot mint new keys; the least recently used bodies go first when the bound is reached.
+    """
 
     STATIC = ("/_dash-component-suites/", "/assets/")
+    MAX_BYTES = 64 * 1024 * 1024
 
-    def __init__(self) -> None:
-        self._store: dict[str, bytes] = {}
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._store: OrderedDict[str, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()  # held for dictionary updates only (never across a gevent switch)
 
     @classmethod
     def key(cls, request) -> str:
-        return f"static {request.full_path}" if request.path.startswith(cls.STATIC) else "dynamic"
+        path = request.path
+        suites = cls.STATIC[0]
+        if path.startswith(suites):
+            name, _ = check_fingerprint(path[len(suites):])
+            return f"static {suites}{name}"
+        return f"static {path}" if path.startswith(cls.STATIC[1]) else "dynamic"
 
     def get(self, key: str) -> bytes | None:
-        return self._store.get(key)
+        with self._lock:
+            value = self._store.get(key)
+            if value is not None:
+                self._store.move_to_end(key)
+            return value
 
     def set(self, key: str, value: bytes) -> None:
-        if " static " in f" {key.split(';', 1)[-1]}":
+        if not key.split(";", 1)[-1].startswith("static ") or len(value) > self.max_bytes // 4:
+            return
+        with self._lock:
+            old = self._store.pop(key, None)
+            self._bytes += len(value) - (len(old) if old is not None else 0)
             self._store[key] = value
+            while self._bytes > self.max_bytes:
+                _, dropped = self._store.popitem(last=False)
+                self._bytes -= len(dropped)
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    @property
+    def size(self) -> int:
+        """Return the bytes held."""
+        return self._bytes
+
+
+def one_line(text: str, limit: int = 160) -> str:
+    """Return ``text`` as one printable log line of at most ``limit`` characters (no injected line breaks)."""
+    flat = "".join(ch if ch.isprintable() else "?" for ch in " ".join(str(text).split()))
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+class RateLimitFilter(logging.Filter):
+    """Let at most ``limit`` log lines through per ``window_s`` seconds (per process), then one line saying that
+    more are suppressed; the first line of the next window says how many were. Lines ``applies`` rejects pass.
+
+    One client sending thousands of bad requests must not fill the disk.
+    """
+
+    def __init__(self, limit: int = REFUSAL_LOG_LINES, window_s: float = REFUSAL_LOG_WINDOW_S,
+                 applies=lambda record: True) -> None:
+        super().__init__()
+        self.limit, self.window_s, self.applies = limit, window_s, applies
+        self._lock = threading.Lock()  # held for counting only (never across a gevent switch)
+        self._start, self._count, self._dropped = time.monotonic(), 0, 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.applies(record):
+            return True
+        now = time.monotonic()
+        with self._lock:
+            if now - self._start >= self.window_s:
+                if self._dropped:
+                    record.msg, record.args = f"(… {self._dropped} weitere unterdrückt) {record.getMessage()}", None
+                self._start, self._count, self._dropped = now, 0, 0
+            self._count += 1
+            if self._count <= self.limit:
+                return True
+            self._dropped += 1
+            if self._count == self.limit + 1:
+                record.msg, record.args = (f"… weitere unterdrückt (höchstens {self.limit} Meldungen je "
+                                           f"{self.window_s:.0f} s)"), None
+                return True
+            return False
+
+
+#: One line per refused or malformed request, rate-limited.
+refusal_log = logging.getLogger(f"{__name__}.refused")
+refusal_log.addFilter(RateLimitFilter())
+#: Kinds of unexpected errors whose traceback was logged already (this process); later ones get one line.
+_LOGGED_ERRORS: set[tuple] = set()
+_LOGGED_ERRORS_MAX = 256
+
+
+def refused(status: int, reason: str) -> None:
+    """Log one line for a refused or failed request: method, path, status, short reason (rate-limited)."""
+    request = flask.request
+    refusal_log.warning("%s %s %d – %s", request.method, one_line(request.path, 120), status, one_line(reason))
+
+
+def describe(exc: BaseException) -> tuple[str, tuple]:
+    """Return a one-line description of ``exc`` with where it was raised, and a key for its kind."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = frames[-1] if frames else None
+    place = f" ({Path(where.filename).name}:{where.lineno} in {where.name})" if where else ""
+    text = one_line(str(exc), 100)
+    return (f"{type(exc).__name__}{': ' + text if text else ''}{place}",
+            (type(exc).__name__, where.filename if where else "", where.lineno if where else 0))
+
+
+def peer_closed(sock) -> bool:
+    """Return whether the client at the other end of ``sock`` has closed the connection (never blocks)."""
+    try:
+        fd = sock.fileno()
+        if fd < 0:
+            return True
+        readable, _, _ = select.select([fd], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
+def client_gone_check(environ):
+    """Return a check whether this request's client has gone (gunicorn and the development server hand the
+    connection's socket to the app), or one that always says no."""
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    if sock is None:
+        return lambda: False
+    return lambda: peer_closed(sock)
+
+
+def content_security_policy(script_hashes: list[str]) -> str:
+    """Return the policy of every answer: only the app's own files, and of inline scripts only Dash's own
+    (by hash: the renderer start and the clientside callbacks). Styles may be inline: plotly.js and React set
+    them at run time."""
+    return "; ".join([
+        "default-src 'self'", "script-src 'self' " + " ".join(script_hashes), "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:", "font-src 'self' data:", "connect-src 'self'", "worker-src 'self' blob:",
+        "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'self'"])
 
 
 def not_found_html(path: str, message: str) -> str:
@@ -71,6 +217,40 @@ def attachment(body: bytes, media_type: str, name: str) -> flask.Response:
     return response
 
 
+def attachment_head(media_type: str, name: str) -> flask.Response:
+    """Answer HEAD on a download with the headers of the file only: nothing is rendered for it."""
+    response = attachment(b"", media_type, name)
+    response.automatically_set_content_length = False  # the file's length is not known without rendering it
+    del response.headers["Content-Length"]
+    return response
+
+
+def plain(text: str, status: int, retry_after: int | None = None) -> flask.Response:
+    response = flask.Response(text, status=status, mimetype="text/plain")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def run_export(budget_s: float, work, media_type: str, name: str) -> flask.Response:
+    """Render within the export limits: wait in the short queue or be refused, stop when the client has gone or
+    the budget is spent (503 with Retry-After, in German; one log line)."""
+    from essen_dash.export import render
+
+    renderer = render.RENDERER
+    job = render.Job(budget_s, client_gone=client_gone_check(flask.request.environ))
+    try:
+        with renderer.admit(job):
+            body = work(renderer, job)
+    except render.ClientGone:
+        refused(503, "Export abgebrochen: der Client hat die Verbindung beendet")
+        return plain("Export abgebrochen.", 503, render.BUSY_RETRY_S)
+    except render.ExportUnavailable as exc:
+        refused(503, exc.reason)
+        return plain(str(exc), 503, exc.retry_after)
+    return attachment(body, media_type, name)
+
+
 def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
     @server.before_request
     def follow_data_changes():
@@ -90,33 +270,38 @@ def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
     def download_chart():
         data = current()
         from essen_dash.export.charts import ExportError, parse_request
-        from essen_dash.export.render import RENDERER, ExportUnavailable
+        from essen_dash.export.render import CHART_TIMEOUT_S, offload
 
         try:
             request = parse_request(flask.request.args, data)
-            body = RENDERER.render(request.figure(data), request.format)
         except ExportError as exc:
-            return flask.Response(str(exc), status=400, mimetype="text/plain")
-        except ExportUnavailable as exc:
-            return flask.Response(str(exc), status=503, mimetype="text/plain")
-        return attachment(body, request.format.media_type, request.filename)
+            refused(400, str(exc))
+            return plain(str(exc), 400)
+        fmt = request.format
+        if flask.request.method == "HEAD":
+            return attachment_head(fmt.media_type, request.filename)
+        return run_export(CHART_TIMEOUT_S,
+                          lambda renderer, job: renderer.render(offload(request.figure, data), fmt, job),
+                          fmt.media_type, request.filename)
 
     @server.route("/download/pack")
     def download_pack():
         data = current()
         from essen_dash.export.charts import ExportError
         from essen_dash.export.pack import PACK_FORMATS, parse_pack_request
-        from essen_dash.export.render import ExportUnavailable
+        from essen_dash.export.render import PACK_TIMEOUT_S
 
         try:
             bezirke, day, fmt = parse_pack_request(flask.request.args, data)
-            media_type, build = PACK_FORMATS[fmt]
-            body = build(data, bezirke, day)
         except ExportError as exc:
-            return flask.Response(str(exc), status=400, mimetype="text/plain")
-        except ExportUnavailable as exc:
-            return flask.Response(str(exc), status=503, mimetype="text/plain")
-        return attachment(body, media_type, f"essen-bezirkspaket_{'-'.join(bezirke)}_{day.isoformat()}.{fmt}")
+            refused(400, str(exc))
+            return plain(str(exc), 400)
+        media_type, build = PACK_FORMATS[fmt]
+        name = f"essen-bezirkspaket_{'-'.join(bezirke)}_{day.isoformat()}.{fmt}"
+        if flask.request.method == "HEAD":
+            return attachment_head(media_type, name)
+        return run_export(PACK_TIMEOUT_S, lambda renderer, job: build(data, bezirke, day, renderer=renderer, job=job),
+                          media_type, name)
 
     @server.route("/health")
     def health():
@@ -142,29 +327,69 @@ def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
 
     @server.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        """Answer HTTP errors in German, without details of the server."""
+        """Answer HTTP errors in German, without details of the server; log a refusal in one line."""
         text = {400: "Ungültige Anfrage.", 404: "Nicht gefunden.", 405: "Methode nicht erlaubt.",
-                413: "Anfrage zu groß."}.get(exc.code, "Anfrage nicht möglich.")
+                413: "Anfrage zu groß.", 415: "Format der Anfrage nicht unterstützt."}.get(exc.code,
+                                                                                           "Anfrage nicht möglich.")
         if exc.code == 404:
             return flask.Response(not_found_html(flask.request.path, text), status=404, mimetype="text/html")
-        return flask.Response(text, status=exc.code or 400, mimetype="text/plain")
+        refused(exc.code or 400, f"{text} ({type(exc).__name__})")
+        return plain(text, exc.code or 400)
 
     @server.errorhandler(Exception)
     def unexpected(exc: Exception):
-        """Log the traceback; answer without it. A malformed callback request is the client's error (400)."""
-        log.exception("Fehler bei %s %s", flask.request.method, flask.request.path)
+        """Answer without details. A malformed callback request is the client's error (400, one log line); any
+        other error is the server's (500): its traceback is logged the first time, later ones in one line."""
+        description, kind = describe(exc)
         if flask.request.path.startswith("/_dash-"):
-            return flask.Response("Ungültige Anfrage an das Dashboard.", status=400, mimetype="text/plain")
-        return flask.Response("Das Dashboard konnte diese Anfrage nicht beantworten.", status=500,
-                              mimetype="text/plain")
+            refused(400, f"ungültige Anfrage an das Dashboard: {description}")
+            return plain("Ungültige Anfrage an das Dashboard.", 400)
+        if kind not in _LOGGED_ERRORS and len(_LOGGED_ERRORS) < _LOGGED_ERRORS_MAX:
+            _LOGGED_ERRORS.add(kind)
+            log.error("Fehler bei %s %s", flask.request.method, one_line(flask.request.path, 120), exc_info=exc)
+        else:
+            refused(500, description)
+        return plain("Das Dashboard konnte diese Anfrage nicht beantworten.", 500)
 
     @server.after_request
     def security_headers(response: flask.Response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        policy = server.config.get("CONTENT_SECURITY_POLICY")
+        if policy:
+            response.headers.setdefault("Content-Security-Policy", policy)
         response.headers["Server"] = "essen-dash"
         return response
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """The development server's request handler without its ``Server: Werkzeug/… Python/…`` banner (the app
+    sets its own ``Server`` header)."""
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+
+class AppServer(flask.Flask):
+    """The app's Flask server; its development server (``python app.py``) announces no versions."""
+
+    def run(self, *args, **kwargs) -> None:
+        kwargs.setdefault("request_handler", QuietRequestHandler)
+        super().run(*args, **kwargs)
+
+
+class Dashboard(dash.Dash):
+    """Dash, without the Python and plotly versions in the configuration it writes into every page."""
+
+    def _config(self):
+        config = super()._config()
+        for key in ("python_version", "plotly_version", "ddk_version", "dash_version_url"):
+            config.pop(key, None)
+        return config
 
 
 def create_app(settings: Settings | None = None, data: AppData | None = None) -> dash.Dash:
@@ -172,11 +397,11 @@ def create_app(settings: Settings | None = None, data: AppData | None = None) ->
     settings = settings or paths.settings()
     data = data or load_app_data(settings)
     install(data, settings)
-    server = flask.Flask(__name__)
+    server = AppServer(__name__)
     # set before Dash enables compression: flask-compress reads its settings once
     server.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, COMPRESS_MIMETYPES=COMPRESSED_TYPES,
                          COMPRESS_CACHE_BACKEND=StaticCompressionCache, COMPRESS_CACHE_KEY=StaticCompressionCache.key)
-    app = dash.Dash(
+    app = Dashboard(
         __name__, server=server, use_pages=True, pages_folder=str(HERE / "pages"), assets_folder=str(HERE / "assets"),
         title="Sozialdaten Essen", update_title=None, suppress_callback_exceptions=True, serve_locally=True,
         compress=True,
@@ -184,12 +409,15 @@ def create_app(settings: Settings | None = None, data: AppData | None = None) ->
     from essen_dash import shell
 
     app.layout = shell.layout
+    app.index_string = app.index_string.replace("<html>", '<html lang="de">', 1)  # the interface is German
     page_paths = {p["path"] for p in dash.page_registry.values()}
     add_routes(app.server, page_paths)
     # Dash registers callbacks and the page router lazily on the first request, and concurrent first requests
     # race that setup ("Callback function not found"). Run it now, once, before any worker takes requests.
     with app.server.test_request_context("/"):
         app.server.preprocess_request()
+    # Every callback (and so every clientside callback's inline script) is registered now: hash them for the CSP.
+    app.server.config["CONTENT_SECURITY_POLICY"] = content_security_policy(list(app.csp_hashes()))
     # Views are memoized per data bundle; building the common ones now keeps the first users' requests fast
     # (with gunicorn's preload this happens once, before the workers fork).
     for page in dash.page_registry.values():

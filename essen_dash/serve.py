@@ -1,26 +1,54 @@
 """Production serving: the app under gunicorn with several workers, no debug, compressed responses.
 
-The app (data, boundaries, pages) is built once before the workers fork
-(``preload_app``), so every worker starts from the same immutable state.
+The app (data, boundaries, pages) is built once before the workers fork (``preload_app``), so every worker
+starts from the same immutable state.
+
+Workers are gevent workers: every connection is a greenlet, not a thread, so clients that send their
+request slowly (or never finish it) cost a socket each, not a worker; ``keepalive`` bounds how long a
+connection may take to send its request headers (gunicorn reads them under that timeout) or sit idle
+between requests. Nothing in a request blocks a worker for long: exports wait on a separate render process
+(:mod:`essen_dash.export.render`) through cooperative pipes, bounded by their own limits.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import sys
 
 from gunicorn.app.base import BaseApplication
 
 from essen_dash.paths import Settings
 
+#: Connections one worker holds at once (slow or idle clients included).
+WORKER_CONNECTIONS = 1000
+#: Seconds a connection may take to send its request headers, or stay idle between two requests.
+KEEPALIVE_S = 5
+LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
+
+
+def yield_before_request(worker, req) -> None:
+    """Let the worker's other connections run before each request.
+
+    A greenlet runs until it waits, and a fast client on a keep-alive connection (its next request already
+    in the buffer, the answer fitting the socket buffer) never makes it wait: without this one client
+    fetching large static files back to back would hold the worker, and ``/health`` would queue behind it.
+    """
+    import gevent
+
+    gevent.sleep(0)
+
 
 class Server(BaseApplication):
     """gunicorn, configured in code: ``essen-dash serve`` needs no config file."""
 
-    def __init__(self, settings: Settings, host: str, port: int, workers: int, threads: int = 4, timeout: int = 120):
+    def __init__(self, settings: Settings, host: str, port: int, workers: int, timeout: int = 120):
         self.settings = settings
         self.options = {
-            "bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
-            "timeout": timeout, "preload_app": True, "accesslog": None, "errorlog": "-", "loglevel": "warning",
+            "bind": f"{host}:{port}", "workers": workers, "worker_class": "gevent",
+            "worker_connections": WORKER_CONNECTIONS, "keepalive": KEEPALIVE_S, "timeout": timeout,
+            "graceful_timeout": 10, "pre_request": yield_before_request, "preload_app": True,
+            "accesslog": None, "errorlog": "-", "loglevel": "warning",
         }
         super().__init__()
 
@@ -29,8 +57,17 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from essen_dash.app import create_app
+        from essen_dash.app import RateLimitFilter, create_app
 
+        # gunicorn logs every malformed HTTP request it refuses itself: as rate-limited as the app's refusals
+        logging.getLogger("gunicorn.error").addFilter(
+            RateLimitFilter(applies=lambda record: str(record.msg).startswith("Invalid request from")))
+        app_log = logging.getLogger("essen_dash")
+        if not app_log.handlers:  # one line per event, with time and worker, like gunicorn's own log
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter(LOG_FORMAT, "%Y-%m-%d %H:%M:%S %z"))
+            app_log.addHandler(handler)
+            app_log.setLevel(logging.INFO)
         return create_app(self.settings).server
 
 

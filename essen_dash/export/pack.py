@@ -13,7 +13,7 @@ from pypdf import PdfReader, PdfWriter
 
 from essen_dash.data import AppData
 from essen_dash.export.charts import ExportError, print_figure
-from essen_dash.export.render import FORMATS, RENDERER, Renderer
+from essen_dash.export.render import FORMATS, RENDERER, Job, Renderer, offload
 from essen_dash.figures.tables import table_figure
 from essen_dash.format import de_date, de_number
 from essen_dash.params import ParamError, Params, parse
@@ -62,25 +62,31 @@ def pages(data: AppData, bezirk_ids: list[str], day: date) -> list[tuple[str, go
                   ("Quellen", print_figure(sources_chart(data, day)))]
 
 
-def pack_pdf(data: AppData, bezirk_ids: list[str], day: date, renderer: Renderer = RENDERER) -> bytes:
-    """Return the pack as one PDF (A4 landscape, one figure per page)."""
+def pack_pdf(data: AppData, bezirk_ids: list[str], day: date, renderer: Renderer = RENDERER,
+             job: Job | None = None) -> bytes:
+    """Return the pack as one PDF (A4 landscape, one figure per page).
+
+    With ``job`` (a web request), every page is rendered within its budget and only while its client is there:
+    the renderer checks both before each page.
+    """
     writer = PdfWriter()
-    for section, fig in pages(data, bezirk_ids, day):
-        for page in PdfReader(io.BytesIO(renderer.render(fig, FORMATS["pdf"]))).pages:
+    for section, fig in offload(pages, data, bezirk_ids, day):
+        for page in PdfReader(io.BytesIO(renderer.render(fig, FORMATS["pdf"], job))).pages:
             writer.add_page(page)
     writer.add_metadata({"/Title": f"Bezirkspaket Stadtbezirk {', '.join(bezirk_ids)} – Stand {de_date(day)}",
                          "/Author": "Stadt Essen – essen-dash"})
     out = io.BytesIO()
-    writer.write(out)
+    offload(writer.write, out)
     return out.getvalue()
 
 
-def pack_zip(data: AppData, bezirk_ids: list[str], day: date, renderer: Renderer = RENDERER) -> bytes:
-    """Return the pack as a ZIP of 16:9 slide PNGs, numbered in order."""
+def pack_zip(data: AppData, bezirk_ids: list[str], day: date, renderer: Renderer = RENDERER,
+             job: Job | None = None) -> bytes:
+    """Return the pack as a ZIP of 16:9 slide PNGs, numbered in order (``job`` as for :func:`pack_pdf`)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for i, (section, fig) in enumerate(pages(data, bezirk_ids, day), start=1):
-            z.writestr(f"{i:02d}_{section.lower()}.png", renderer.render(fig, FORMATS["png"]))
+        for i, (section, fig) in enumerate(offload(pages, data, bezirk_ids, day), start=1):
+            z.writestr(f"{i:02d}_{section.lower()}.png", renderer.render(fig, FORMATS["png"], job))
     return out.getvalue()
 
 

@@ -1,23 +1,64 @@
-"""Static export through kaleido with the system's Chromium, kept warm between exports.
+"""Static export through kaleido with the system's Chromium, as bounded work that cannot stop the server.
 
-One kaleido browser serves every export of a process (no browser start per
-export); a lock keeps concurrent requests from sharing it, so outputs never
-mix. Everything is local: plotly.js from the plotly package, no MathJax, and
-the base-map topology from the app's own assets.
+Each server process renders in one helper process of its own (``python -c … child_main``): a warm kaleido
+with one Chromium, answering one figure at a time over a pipe. Nothing of kaleido runs in the server
+process itself, so a Chromium that hangs or never starts can only ever cost a bounded wait: every wait on
+the helper has a deadline, after which the helper and its Chromium are killed (the renderer is reset) and
+the next export starts a fresh one. This also keeps kaleido's threads and asyncio loop out of gunicorn's
+gevent workers.
+
+Around that, :meth:`Renderer.admit` bounds the work a process takes on: one export renders, a few wait
+(:data:`MAX_WAITING`), anything beyond is refused at once (:class:`ExportBusy`, HTTP 503 with
+``Retry-After``). A waiting export is dropped when its client has gone or its wait is over; a running one
+checks its deadline and its client before every figure, so a district pack stops between pages.
+
+Everything is local: plotly.js from the plotly package, no MathJax, and the base-map topology from the
+app's own assets.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import os
+import pickle
+import select
 import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import plotly.graph_objects as go
 
 DEFAULT_BROWSER = "/usr/bin/chromium"
 TOPOJSON_URL = (Path(__file__).resolve().parents[1] / "assets" / "topojson").as_uri() + "/"
+
+#: Exports that render at the same time in one process, and how many more may wait for them.
+MAX_RUNNING = 1
+MAX_WAITING = 3
+#: Longest wait in the queue before an export is refused (seconds).
+QUEUE_WAIT_S = 15.0
+#: Time budget of one chart, of a district pack (seconds, from leaving the queue).
+CHART_TIMEOUT_S = 20.0
+PACK_TIMEOUT_S = 60.0
+#: Longest wait for a fresh Chromium to be ready, and how long a Chromium that failed to start is not tried
+#: again (exports are refused at once meanwhile).
+START_TIMEOUT_S = 8.0
+BROKEN_RETRY_S = 5
+#: Retry-After of an export refused because others are running.
+BUSY_RETRY_S = 10
+#: How often a waiting export looks whether its client is still there (seconds).
+POLL_S = 0.25
+#: Largest message accepted from the helper (a rendered file).
+MAX_FRAME_BYTES = 256 * 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,8 +85,35 @@ FORMATS: dict[str, Format] = {
 }
 
 
+# --- what can go wrong, in German for the answer ------------------------------------------------------------
+
 class ExportUnavailable(RuntimeError):
-    """Static export cannot run here (no Chromium); the rest of the app keeps working."""
+    """Static export cannot run now (HTTP 503); the rest of the app keeps working.
+
+    ``retry_after`` is the advice for the client (seconds); ``reason`` a short note for the log.
+    """
+
+    def __init__(self, message: str, retry_after: int = 60, reason: str = "") -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.reason = reason or message
+
+
+class ExportBusy(ExportUnavailable):
+    """Too many exports at once, or the wait in the queue is over."""
+
+
+class ExportTimeout(ExportUnavailable):
+    """The export took longer than its budget; the renderer was reset."""
+
+
+class ClientGone(Exception):
+    """The client of an export closed its connection: nothing is rendered for it any more."""
+
+
+def package_hint(path: str) -> str:
+    return (f"Bitte das Debian-Paket „chromium“ installieren (apt-get install chromium) oder BROWSER_PATH auf "
+            f"einen funktionierenden Chromium setzen (derzeit {path}).")
 
 
 def browser_path() -> str:
@@ -54,51 +122,465 @@ def browser_path() -> str:
     if not (Path(path).is_file() or shutil.which(path)):
         raise ExportUnavailable(
             f"Export nicht möglich: kein Chromium unter {path}. Bitte das Debian-Paket „chromium“ installieren "
-            "(apt-get install chromium) oder BROWSER_PATH auf einen Chromium setzen.")
+            "(apt-get install chromium) oder BROWSER_PATH auf einen Chromium setzen.",
+            retry_after=BROKEN_RETRY_S, reason=f"kein Chromium unter {path}")
     return path
 
 
-class Renderer:
-    """A warm kaleido renderer shared by all exports of this process."""
+def offload(fn: Callable, *args):
+    """Return ``fn(*args)``, run in a real OS thread when this process is a gevent worker.
+
+    Building a district pack's figures is a second of pure Python; in a greenlet it would hold the whole
+    worker. In an OS thread the interpreter switches away every few milliseconds, so the worker's other
+    connections (``/health``, callbacks) keep being answered.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(fn, args)
+    return fn(*args)
+
+
+# --- one export's budget -------------------------------------------------------------------------------------
+
+def _never() -> bool:
+    return False
+
+
+@dataclass
+class Job:
+    """The time one export may take, and how to tell that its client has gone.
+
+    The budget starts when the export leaves the queue (:meth:`Renderer.admit`), or at its first figure
+    when it was not queued (command line).
+    """
+
+    budget_s: float = CHART_TIMEOUT_S
+    client_gone: Callable[[], bool] = _never
+    queue_s: float = QUEUE_WAIT_S
+    arrived: float = field(default_factory=time.monotonic)
+    deadline: float | None = None
+
+    def start(self) -> None:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.budget_s
+
+    def remaining(self) -> float:
+        self.start()
+        return self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        """Raise if the client has gone or the budget is spent (called before every figure)."""
+        if self.client_gone():
+            raise ClientGone()
+        if self.remaining() <= 0:
+            raise ExportTimeout(
+                f"Export abgebrochen: die Datei war nach {self.budget_s:.0f} Sekunden nicht fertig. "
+                "Bitte später erneut versuchen.", retry_after=BUSY_RETRY_S,
+                reason=f"Zeitbudget von {self.budget_s:.0f} s überschritten")
+
+
+# --- the helper process: framing -----------------------------------------------------------------------------
+
+class _Timeout(Exception):
+    pass
+
+
+class _Dead(Exception):
+    pass
+
+
+def _frame(message) -> bytes:
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return struct.pack(">I", len(body)) + body
+
+
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
+    """Read ``n`` bytes from a pipe, waiting at most until ``deadline`` (``select`` is cooperative under
+    gevent, so a waiting export never blocks the worker)."""
+    chunks, got = [], 0
+    while got < n:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Timeout()
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                raise _Timeout()
+        try:
+            chunk = os.read(fd, min(n - got, 1 << 20))
+        except BlockingIOError:
+            continue
+        except OSError as exc:
+            raise _Dead(str(exc)) from None
+        if not chunk:
+            raise _Dead("Ende der Verbindung")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_frame(fd: int, deadline: float | None):
+    (size,) = struct.unpack(">I", _read_exact(fd, 4, deadline))
+    if size > MAX_FRAME_BYTES:
+        raise _Dead(f"Nachricht zu groß ({size} Bytes)")
+    return pickle.loads(_read_exact(fd, size, deadline))
+
+
+def _write_all(fd: int, data: bytes, deadline: float | None) -> None:
+    view = memoryview(data)
+    while view:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Timeout()
+            _, ready, _ = select.select([], [fd], [], remaining)
+            if not ready:
+                raise _Timeout()
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            continue
+        except OSError as exc:
+            raise _Dead(str(exc)) from None
+
+
+def _kill_group(pid: int | None) -> None:
+    if pid:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+# --- the helper process: parent side ---------------------------------------------------------------------------
+
+#: The helper's program: this module, found like the server found it (the package folder is appended last,
+#: so a checkout run in place works and nothing installed is shadowed).
+CHILD_COMMAND = (f"import sys; sys.path.append({str(Path(__file__).resolve().parents[2])!r}); "
+                 "from essen_dash.export.render import child_main; child_main()")
+
+
+class _BrowserFailed(Exception):
+    pass
+
+
+class _Helper:
+    """One helper process and its Chromium, started now; ready when the constructor returns."""
+
+    def __init__(self, browser: str, deadline: float) -> None:
+        self.browser = browser
+        self.tmp = tempfile.mkdtemp(prefix="essen-dash-render-")
+        self.browser_pid: int | None = None
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, from_child_w = os.pipe()
+        env = {**os.environ, "TMPDIR": self.tmp}
+        try:
+            # its own session: the helper and what it starts are killed as one group
+            self.process = subprocess.Popen([sys.executable, "-c", CHILD_COMMAND, browser, self.tmp],
+                                            stdin=to_child_r, stdout=from_child_w, stderr=subprocess.DEVNULL,
+                                            env=env, start_new_session=True, close_fds=True)
+        except BaseException:
+            for fd in (self._to_child, self._from_child):
+                os.close(fd)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
+        os.set_blocking(self._to_child, False)
+        os.set_blocking(self._from_child, False)
+        try:
+            reply = _read_frame(self._from_child, deadline)
+            if reply[0] == "browser":  # Chromium launched: from now on it can be killed with the helper
+                self.browser_pid = reply[1]
+                reply = _read_frame(self._from_child, deadline)
+        except (_Timeout, _Dead) as exc:
+            self.kill()
+            raise _BrowserFailed("startet nicht rechtzeitig" if isinstance(exc, _Timeout)
+                                 else "Hilfsprozess beendet") from None
+        except BaseException:
+            self.kill()
+            raise
+        if reply[0] != "ready":
+            self.kill()
+            raise _BrowserFailed(reply[1])
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def call(self, request: dict, deadline: float) -> bytes:
+        """Render one figure; raise :class:`_Timeout` or :class:`_Dead` (the caller then kills the helper)."""
+        _write_all(self._to_child, _frame(request), deadline)
+        reply = _read_frame(self._from_child, deadline)
+        if reply[0] != "ok":
+            raise _Dead(reply[1])
+        return reply[1]
+
+    def kill(self) -> None:
+        """Kill the helper and its Chromium at once and remove their temporary files."""
+        _kill_group(self.browser_pid)
+        _kill_group(self.process.pid)
+        self._finish(wait_s=2.0)
+
+    def close(self, grace_s: float = 5.0) -> None:
+        """Let the helper close its Chromium (end of input), kill both if that takes longer than ``grace_s``."""
+        with contextlib.suppress(OSError):
+            os.close(self._to_child)
+        self._to_child = -1
+        try:
+            self.process.wait(timeout=grace_s)  # the helper closes its Chromium itself
+        except subprocess.TimeoutExpired:
+            _kill_group(self.browser_pid)
+            _kill_group(self.process.pid)
+        self._finish(wait_s=2.0)
+
+    def _finish(self, wait_s: float) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=wait_s)
+        for fd in (self._to_child, self._from_child):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._to_child = self._from_child = -1
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# --- the helper process: child side ----------------------------------------------------------------------------
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def child_main() -> None:
+    """Run the helper: one warm Chromium, one figure at a time, requests on fd 0, answers on fd 1.
+
+    Ends when the server process closes the pipe (or dies); its Chromium goes with it.
+    """
+    import asyncio
+
+    browser, tmp = sys.argv[1], sys.argv[2]
+    out = os.dup(1)
+    os.dup2(2, 1)  # stray output of libraries never enters the answers
+    os.set_blocking(0, True)
+    os.set_blocking(out, True)
+    try:
+        asyncio.run(_child_serve(browser, tmp, out))
+    finally:  # the server process may be gone and unable to clean up after us
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def _child_serve(browser: str, tmp: str, out: int) -> None:
+    import asyncio
+
+    import kaleido
+
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue = asyncio.Queue()
+    browser_pid: list[int] = []
+
+    def read_requests() -> None:
+        while True:
+            try:
+                message = _read_frame(0, None)
+            except Exception:  # end of input: the server process closed the pipe or died
+                message = None
+            loop.call_soon_threadsafe(inbox.put_nowait, message)
+            if message is None:
+                time.sleep(5)  # time for a clean close; then nothing may outlive the server process
+                _kill_group(browser_pid[0] if browser_pid else None)
+                shutil.rmtree(tmp, ignore_errors=True)
+                os._exit(0)
+
+    threading.Thread(target=read_requests, daemon=True).start()
+    try:
+        k = kaleido.Kaleido(n=1, timeout=None, mathjax=False, path=browser, tmp_dir=tmp)
+        opening = asyncio.ensure_future(k.open())
+        while not opening.done():  # tell the server process Chromium's group as soon as it exists
+            process = getattr(k, "subprocess", None)
+            if process is not None and not browser_pid:
+                browser_pid.append(process.pid)
+                _write_all(out, _frame(("browser", process.pid)), None)
+            await asyncio.wait({opening}, timeout=0.05)
+        opening.result()
+    except Exception as exc:
+        _kill_group(browser_pid[0] if browser_pid else None)
+        _write_all(out, _frame(("failed", _reason(exc))), None)
+        return
+    if not browser_pid:
+        browser_pid.append(k.subprocess.pid)
+        _write_all(out, _frame(("browser", k.subprocess.pid)), None)
+    _write_all(out, _frame(("ready",)), None)
+    try:
+        while (message := await inbox.get()) is not None:
+            try:
+                body = await k.calc_fig(json.loads(message["fig"]), opts=message["opts"],
+                                        topojson=message["topojson"])
+                reply = ("ok", body)
+            except Exception as exc:
+                reply = ("error", _reason(exc))
+            _write_all(out, _frame(reply), None)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(k.close(), 5)
+        _kill_group(browser_pid[0])
+
+
+# --- the renderer ---------------------------------------------------------------------------------------------
+
+class _ProcessState:
+    """What one server process holds: its admission counters, its helper. Made after fork (lazily), so
+    gevent workers get gevent's locks and never share a helper with the master."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._started = False
+        self.gate = threading.Condition()
+        self.running = 0
+        self.waiting = 0
+        self.pipe = threading.Lock()
+        self.helper: _Helper | None = None
+        self.broken_until = 0.0
+        self.broken_path = ""
+        self.broken_message = ""
 
-    def _start(self) -> None:
-        import kaleido
 
-        kaleido.start_sync_server(mathjax=False, n=1, timeout=90, silence_warnings=True, path=browser_path())
-        self._started = True
+_state_guard = threading.Lock()
 
-    def render(self, fig: go.Figure, fmt: Format) -> bytes:
-        """Return the figure as bytes in ``fmt`` (thread-safe, reusing the browser)."""
-        import kaleido
 
+class Renderer:
+    """The exports of this process: admission, deadlines, and the helper with its warm Chromium."""
+
+    def __init__(self, max_running: int = MAX_RUNNING, max_waiting: int = MAX_WAITING) -> None:
+        self.max_running = max_running
+        self.max_waiting = max_waiting
+        self._pid: int | None = None
+        self._state: _ProcessState | None = None
+
+    def _local(self) -> _ProcessState:
+        with _state_guard:  # held for no switch: safe with gevent even though created before patching
+            if self._pid != os.getpid():
+                self._state, self._pid = _ProcessState(), os.getpid()
+            return self._state
+
+    @contextlib.contextmanager
+    def admit(self, job: Job) -> Iterator[Job]:
+        """Hold one of the render places for ``job``; wait in the short queue, or refuse (:class:`ExportBusy`).
+
+        A waiting job is dropped when its client goes away (:class:`ClientGone`) or its wait is over.
+        """
+        st = self._local()
+        with st.gate:
+            if st.running >= self.max_running and st.waiting >= self.max_waiting:
+                raise ExportBusy(
+                    f"Export ausgelastet: es laufen bereits Exporte und {st.waiting} warten. "
+                    f"Bitte in {BUSY_RETRY_S} Sekunden erneut versuchen.", retry_after=BUSY_RETRY_S,
+                    reason="Warteschlange voll")
+            st.waiting += 1
+            try:
+                while st.running >= self.max_running:
+                    left = job.arrived + job.queue_s - time.monotonic()
+                    if left <= 0:
+                        raise ExportBusy(
+                            f"Export ausgelastet: nach {job.queue_s:.0f} Sekunden Wartezeit noch kein Platz frei. "
+                            f"Bitte in {BUSY_RETRY_S} Sekunden erneut versuchen.", retry_after=BUSY_RETRY_S,
+                            reason="Wartezeit abgelaufen")
+                    st.gate.wait(min(left, POLL_S))
+                    if job.client_gone():
+                        raise ClientGone()
+            finally:
+                st.waiting -= 1
+            st.running += 1
+        try:
+            if job.client_gone():
+                raise ClientGone()
+            job.start()
+            yield job
+        finally:
+            with st.gate:
+                st.running -= 1
+                st.gate.notify()
+
+    def load(self) -> tuple[int, int]:
+        """Return (running, waiting) exports of this process."""
+        st = self._local()
+        return st.running, st.waiting
+
+    def render(self, fig, fmt: Format, job: Job | None = None) -> bytes:
+        """Return the figure as bytes in ``fmt``, within ``job``'s budget (default: one chart's).
+
+        Renders one figure at a time per process, so outputs never mix.
+        """
+        import plotly.graph_objects as go
+
+        job = job or Job(CHART_TIMEOUT_S)
+        job.check()
         fig = go.Figure(fig)
         fig.update_layout(width=fmt.width, height=fmt.height)
-        opts = {"format": fmt.key, "width": fmt.width, "height": fmt.height, "scale": fmt.scale}
-        with self._lock:
-            if not self._started:
-                self._start()
+        request = {"fig": fig.to_json(), "opts": {"format": fmt.key, "width": fmt.width, "height": fmt.height,
+                                                  "scale": fmt.scale}, "topojson": TOPOJSON_URL}
+        st = self._local()
+        if not st.pipe.acquire(timeout=max(0.0, min(job.remaining(), CHART_TIMEOUT_S))):
+            job.check()
+            raise ExportBusy(f"Export ausgelastet. Bitte in {BUSY_RETRY_S} Sekunden erneut versuchen.",
+                             retry_after=BUSY_RETRY_S, reason="Renderer belegt")
+        try:
+            return self._render_locked(st, request, job)
+        finally:
+            st.pipe.release()
+
+    def _render_locked(self, st: _ProcessState, request: dict, job: Job) -> bytes:
+        for attempt in (1, 2):  # a helper that died is replaced once
+            helper = self._helper(st, job)
+            deadline = time.monotonic() + max(0.0, min(job.remaining(), CHART_TIMEOUT_S))
             try:
-                return kaleido.calc_fig_sync(fig, opts=opts, topojson=TOPOJSON_URL)
-            except Exception as exc:  # a dead browser is restarted once, then reported
-                kaleido.stop_sync_server(silence_warnings=True)
-                self._started = False
-                self._start()
-                try:
-                    return kaleido.calc_fig_sync(fig, opts=opts, topojson=TOPOJSON_URL)
-                except Exception:
-                    raise ExportUnavailable(f"Export fehlgeschlagen: {exc}") from exc
+                return helper.call(request, deadline)
+            except _Timeout:
+                self._reset(st)
+                job.check()
+                raise ExportTimeout(
+                    f"Export abgebrochen: die Datei war nach {CHART_TIMEOUT_S:.0f} Sekunden nicht fertig. "
+                    "Bitte später erneut versuchen.", retry_after=BUSY_RETRY_S,
+                    reason=f"Chromium antwortete nicht binnen {CHART_TIMEOUT_S:.0f} s; Renderer neu gestartet")
+            except _Dead as exc:
+                self._reset(st)
+                if attempt == 2 or job.remaining() <= START_TIMEOUT_S / 2:
+                    raise ExportUnavailable("Export fehlgeschlagen. Bitte später erneut versuchen.",
+                                            retry_after=BUSY_RETRY_S, reason=f"Renderer: {exc}") from None
+        raise AssertionError("unreachable")
+
+    def _helper(self, st: _ProcessState, job: Job) -> _Helper:
+        """Return a running helper for the configured Chromium, starting one within the deadlines."""
+        now = time.monotonic()
+        path = browser_path()
+        if st.broken_until > now and st.broken_path == path:
+            raise ExportUnavailable(st.broken_message, retry_after=max(1, round(st.broken_until - now)),
+                                    reason="Chromium startete zuletzt nicht")
+        if st.helper is not None and (st.helper.browser != path or not st.helper.alive()):
+            self._reset(st)
+        if st.helper is None:
+            deadline = now + max(0.0, min(START_TIMEOUT_S, job.remaining()))
+            try:
+                st.helper = _Helper(path, deadline)
+            except _BrowserFailed as exc:
+                st.broken_until, st.broken_path = time.monotonic() + BROKEN_RETRY_S, path
+                st.broken_message = (f"Export nicht möglich: der Chromium unter {path} startet nicht. "
+                                     + package_hint(path))
+                raise ExportUnavailable(st.broken_message, retry_after=BROKEN_RETRY_S,
+                                        reason=f"Chromium unter {path} startet nicht ({exc})") from None
+        return st.helper
+
+    def _reset(self, st: _ProcessState) -> None:
+        if st.helper is not None:
+            helper, st.helper = st.helper, None
+            helper.kill()
 
     def close(self) -> None:
-        import kaleido
-
-        with self._lock:
-            if self._started:
-                kaleido.stop_sync_server(silence_warnings=True)
-                self._started = False
+        """Stop this process's helper and its Chromium (the next export starts a fresh one)."""
+        st = self._local()
+        with st.pipe:
+            st.broken_until = 0.0
+            if st.helper is not None:
+                helper, st.helper = st.helper, None
+                helper.close()
 
 
 RENDERER = Renderer()

@@ -231,7 +231,8 @@ def test_missing_chromium_is_reported_and_app_keeps_working(client, monkeypatch)
         fresh.render(__import__("plotly.graph_objects").graph_objects.Figure(), render.FORMATS["png"])
     monkeypatch.setattr(render, "RENDERER", fresh)
     response = client.get("/download/chart", query_string={"page": "karte", "format": "png"})
-    assert response.status_code == 503 and "chromium" in response.get_data(as_text=True)
+    assert response.status_code == 503 and "Debian-Paket „chromium“" in response.get_data(as_text=True)
+    assert response.headers["Retry-After"].isdigit()
     assert client.get("/health").status_code == 200
     assert client.get("/geo/bezirk.geojson").status_code == 200
 

@@ -193,6 +193,8 @@ def test_security_headers_and_no_debug(server):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
         assert not any(ch.isdigit() for ch in response.headers.get("Server", ""))  # no version
+        assert "script-src 'self' 'sha256-" in response.headers["Content-Security-Policy"]
+        assert "geolocation=()" in response.headers["Permissions-Policy"]
     assert requests.get(base + "/_reload-hash", timeout=10).status_code == 404  # dev tools are off
     assert requests.get(base + "/health", timeout=10).json()["status"] == "ok"
     compressed = requests.get(base + "/geo/stadtteil.geojson", headers={"Accept-Encoding": "gzip"}, timeout=10)

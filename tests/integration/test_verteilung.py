@@ -50,13 +50,6 @@ TRACES_JS = """(id) => {
 }"""
 
 
-@pytest.fixture(autouse=True)
-def known_header_warning(page_log):
-    """Chromium warns about a feature name in the app's Permissions-Policy header (set in app.py, not by this
-    page); every other console warning or error still fails the test."""
-    page_log.allow_console("warning", r"Permissions-Policy header: Unrecognized feature")
-
-
 # --- helpers -------------------------------------------------------------------------------------------------
 
 
