@@ -296,8 +296,8 @@ def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
         except ExportError as exc:
             refused(400, str(exc))
             return plain(str(exc), 400)
-        media_type, build = PACK_FORMATS[fmt]
-        name = f"essen-bezirkspaket_{'-'.join(bezirke)}_{day.isoformat()}.{fmt}"
+        media_type, build, extension = PACK_FORMATS[fmt]
+        name = f"essen-bezirkspaket_{'-'.join(bezirke)}_{day.isoformat()}.{extension}"
         if flask.request.method == "HEAD":
             return attachment_head(media_type, name)
         return run_export(PACK_TIMEOUT_S, lambda renderer, job: build(data, bezirke, day, renderer=renderer, job=job),

@@ -127,6 +127,8 @@ def cmd_export_pack(args: argparse.Namespace, settings: Settings) -> int:
 
     data = load_app_data(settings)
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower() or "pdf"
+    if args.bezirk == "alle" and fmt != "zip":
+        raise ValueError("bezirk=alle schreibt ein ZIP mit einem PDF je Bezirk: --out …zip")
     bezirke, day, fmt = parse_pack_request({"bezirk": args.bezirk, "format": fmt, "stichtag": args.stichtag or ""}, data)
     return write_rendered(args.out, lambda: PACK_FORMATS[fmt][1](data, bezirke, day))
 
@@ -215,9 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("export-pack", parents=[common], help="Bezirkspaket als PDF (oder ZIP der Folien)")
-    p.add_argument("--bezirk", required=True, help="ein Bezirk oder mehrere, z. B. III oder I,III")
+    p.add_argument("--bezirk", required=True,
+                   help="ein Bezirk oder mehrere, z. B. III oder I,III; alle: ein ZIP mit dem PDF-Paket jedes Bezirks")
     p.add_argument("--stichtag")
-    p.add_argument("--format", choices=("pdf", "zip"), help="Standard: nach der Dateiendung von --out")
+    p.add_argument("--format", choices=("pdf", "zip", "pptx"), help="Standard: nach der Dateiendung von --out")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_export_pack)
 

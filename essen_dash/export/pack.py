@@ -1,4 +1,8 @@
-"""The district pack: every view of one Bezirk (or a selection) as a multi-page PDF or a ZIP of slides."""
+"""The district pack: every view of one Bezirk (or a selection) as a PDF, a slide deck or a ZIP of slide images.
+
+It opens with a cover (Bezirk, its Stadtteile on a small map, Stichtag, source) and a summary page (each
+Kennzahl against the city in one German sentence), then the charts; every page is a view of the registry.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,9 @@ from essen_dash.export.render import FORMATS, RENDERER, Job, Renderer, offload
 from essen_dash.figures.tables import table_figure
 from essen_dash.format import de_date, de_number
 from essen_dash.params import ParamError, Params, parse
+from essen_dash.export.slides import deck
+from essen_dash.figures.choropleth import locator
+from essen_dash.tables.schema import BEZIRK_IDS
 from essen_dash.views import Chart, build
 
 def definitions_chart(data: AppData, day: date) -> Chart:
@@ -48,18 +55,54 @@ def sources_chart(data: AppData, day: date) -> Chart:
                  "Zusammengestellt mit essen-dash", table)
 
 
-def pages(data: AppData, bezirk_ids: list[str], day: date) -> list[tuple[str, go.Figure]]:
-    """Return (section, figure) for every page of the pack, each built by its view."""
+def cover_chart(data: AppData, bezirk_ids: list[str], day: date) -> Chart:
+    """Return the cover: which Bezirke, their Stadtteile, the Stichtag and the source, beside a locator map."""
+    register = data.tables["stadtteile_register"]
+    lines = [f"<b>Stadtbezirk {b}</b>: " + ", ".join(register[register["bezirk_id"] == b]["stadtteil_name"])
+             for b in bezirk_ids]
+    fig = (locator(data.boundaries.geojson("bezirk"), bezirk_ids, list(BEZIRK_IDS), height=None)
+           if data.boundaries is not None else go.Figure())
+    fig.update_layout(geo={"domain": {"x": [0.58, 1.0], "y": [0.05, 0.95]}})
+    fig.add_annotation(text="<br>".join(wrap(line, 70) for line in lines), x=0, y=0.62, xref="paper", yref="paper",
+                       xanchor="left", yanchor="top", align="left", showarrow=False, font={"size": 16})
+    fig.add_annotation(text=f"Stand {de_date(day)}<br>{data.source_line(day, geometry=False)}", x=0, y=0.2,
+                       xref="paper", yref="paper", xanchor="left", yanchor="top", align="left", showarrow=False,
+                       font={"size": 14, "color": "#5b6770"})
+    names = ", ".join(bezirk_ids)
+    return Chart(fig, f"Bezirkspaket Stadtbezirk {names}", "Sozialdaten für die Integrationsplanung",
+                 data.source_line(day), caption=f"Bezirkspaket für Stadtbezirk {names}, Stand {de_date(day)}.")
+
+
+def wrap(text: str, width: int) -> str:
+    """Return ``text`` with <br> where a line would exceed ``width`` characters (annotations do not wrap)."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join(lines + [line])
+
+
+def charts(data: AppData, bezirk_ids: list[str], day: date) -> list[tuple[str, Chart]]:
+    """Return (section, chart) for every page of the pack, each built by its view."""
     selection = Params(bezirk=tuple(bezirk_ids), stichtag=day)
-    requests = [("Bezirksprofil", "bezirk-profile", replace(selection, bezirk=(b,))) for b in bezirk_ids]
+    requests = [(section, key, replace(selection, bezirk=(b,))) for b in bezirk_ids
+                for section, key in (("Auf einen Blick", "bezirk-summary"), ("Bezirksprofil", "bezirk-profile"))]
     if data.boundaries is not None:
         requests += [("Karten", "karte-map", replace(selection, indicator=k.key))
                      for k in data.catalog(day).values() if k.kind != "count"]
     requests += [("Stadtteile", "bezirk-stadtteile", selection), ("JobCenter", "jobcenter-heatmap", selection),
                  ("Kennzahlen", "bezirk-kennzahlen", selection)]
-    out = [(section, print_figure(build(data, key, p, inline_geometry=True))) for section, key, p in requests]
-    return out + [("Definitionen", print_figure(definitions_chart(data, day))),
-                  ("Quellen", print_figure(sources_chart(data, day)))]
+    return ([("Titel", cover_chart(data, bezirk_ids, day))] +
+            [(section, build(data, key, p, inline_geometry=True)) for section, key, p in requests] +
+            [("Definitionen", definitions_chart(data, day)), ("Quellen", sources_chart(data, day))])
+
+
+def pages(data: AppData, bezirk_ids: list[str], day: date) -> list[tuple[str, go.Figure]]:
+    """Return (section, print figure) for every page of the pack."""
+    return [(section, print_figure(chart)) for section, chart in charts(data, bezirk_ids, day)]
 
 
 def pack_pdf(data: AppData, bezirk_ids: list[str], day: date, renderer: Renderer = RENDERER,
@@ -90,18 +133,41 @@ def pack_zip(data: AppData, bezirk_ids: list[str], day: date, renderer: Renderer
     return out.getvalue()
 
 
-PACK_FORMATS = {"pdf": ("application/pdf", pack_pdf), "zip": ("application/zip", pack_zip)}
+def pack_pptx(data: AppData, bezirk_ids: list[str], day: date, renderer: Renderer = RENDERER,
+              job: Job | None = None) -> bytes:
+    """Return the pack as a PowerPoint deck: a slide per chart with title, source, alt text and speaker notes."""
+    return deck(offload(charts, data, bezirk_ids, day), lambda fig: renderer.render(fig, FORMATS["png"], job),
+                f"Bezirkspaket Stadtbezirk {', '.join(bezirk_ids)} – Stand {de_date(day)}")
+
+
+def all_packs(data: AppData, bezirk_ids: list[str], day: date, renderer: Renderer = RENDERER,
+              job: Job | None = None) -> bytes:
+    """Return one ZIP with the PDF pack of each of the given Bezirke (all nine: ``bezirk=alle``)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for b in bezirk_ids:
+            z.writestr(f"essen-bezirkspaket_{b}_{day.isoformat()}.pdf", pack_pdf(data, [b], day, renderer, job))
+    return out.getvalue()
+
+
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+#: format → (media type, builder, file extension); "alle" is the ZIP of every Bezirk's PDF pack
+PACK_FORMATS = {"pdf": ("application/pdf", pack_pdf, "pdf"), "zip": ("application/zip", pack_zip, "zip"),
+                "pptx": (PPTX, pack_pptx, "pptx"), "alle": ("application/zip", all_packs, "zip")}
+ALL = "alle"
 
 
 def parse_pack_request(raw, data: AppData) -> tuple[list[str], date, str]:
     """Return validated (Bezirke, Stichtag, format) of a pack request, or raise :class:`ExportError`."""
+    every = raw.get("bezirk") == ALL
     try:
-        p, _ = parse(raw, data, ("bezirk", "stichtag"), strict=True)
+        p, _ = parse({**raw, "bezirk": ",".join(BEZIRK_IDS) if every else raw.get("bezirk")}, data,
+                     ("bezirk", "stichtag"), strict=True)
     except ParamError as exc:
         raise ExportError(str(exc)) from None
     if not p.bezirk:
-        raise ExportError("Bezirk angeben, einen oder mehrere von I bis IX (z. B. bezirk=III)")
-    fmt = raw.get("format") or "pdf"
+        raise ExportError("Bezirk angeben, einen oder mehrere von I bis IX (z. B. bezirk=III) oder bezirk=alle")
+    fmt = ALL if every else raw.get("format") or "pdf"
     if fmt not in PACK_FORMATS:
         raise ExportError(f"Unbekanntes Format „{str(fmt)[:20]}“. Erlaubt: {', '.join(PACK_FORMATS)}")
     return list(p.bezirk), p.stichtag, fmt

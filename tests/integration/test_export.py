@@ -109,8 +109,12 @@ def test_district_pack_for_bezirk_iii(client):
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(response.data))
     texts = [p.extract_text() for p in reader.pages]
-    assert len(texts) == 12
+    assert len(texts) == 14
     whole = "\n".join(texts)
+    assert "Bezirkspaket Stadtbezirk III" in texts[0] and "Altendorf, Frohnhausen, Holsterhausen" in flat(texts[0])
+    assert "Stadtbezirk III auf einen Blick" in texts[1]
+    assert "Stadtbezirk III: 4,2 % (4.162 Personen), über dem Wert der Gesamtstadt (3,6 %); Rang 3 von 9." in \
+        flat(texts[1])
     for section in ("Stadtbezirk III im Vergleich zur Gesamtstadt", "Auswahl: Stadtbezirk III",
                     "Stadtteile von Stadtbezirk III", "Altendorf", "8,3 %", "kein Wert veröffentlicht",
                     "in der Quelle nicht genannt", "Bereiche mit Stadtteilen in Stadtbezirk III",
@@ -135,8 +139,8 @@ def share_labels(data) -> list[str]:
 
 @pytest.mark.parametrize("bezirke", [["III"], ["I", "III"]], ids=["III", "I-III"])
 def test_district_pack_pages_in_order(client, data, bezirke):
-    """A profile page per Bezirk, one map per non-count Kennzahl (selection outlined), the Stadtteile table,
-    the JobCenter heatmap, the Kennzahlen table, the definitions and the sources — in this order."""
+    """A cover, then per Bezirk its summary and profile, one map per non-count Kennzahl (selection outlined), the
+    Stadtteile table, the JobCenter heatmap, the Kennzahlen table, the definitions and the sources — in order."""
     labels = share_labels(data)
     assert labels == ["Anteil aus den 12 wesentlichen Herkunftsländern Geflüchteter",
                       "Anteil Bulgarien/Rumänien an den Nichtdeutschen", "Anteil Bulgarien an den Nichtdeutschen",
@@ -147,10 +151,12 @@ def test_district_pack_pages_in_order(client, data, bezirke):
                                                            "stichtag": DAY})
     assert response.status_code == 200
     texts = [flat(p.extract_text()) for p in PdfReader(io.BytesIO(response.data)).pages]
-    assert len(texts) == len(bezirke) + len(labels) + 5
-    profiles, rest = texts[:len(bezirke)], texts[len(bezirke):]
-    for b, text in zip(bezirke, profiles):
-        assert f"Stadtbezirk {b} im Vergleich zur Gesamtstadt" in text
+    assert len(texts) == 1 + 2 * len(bezirke) + len(labels) + 5
+    assert f"Bezirkspaket Stadtbezirk {chosen}" in texts[0]
+    per_bezirk, rest = texts[1:1 + 2 * len(bezirke)], texts[1 + 2 * len(bezirke):]
+    for b, summary, profile in zip(bezirke, per_bezirk[::2], per_bezirk[1::2]):
+        assert f"Stadtbezirk {b} auf einen Blick" in summary
+        assert f"Stadtbezirk {b} im Vergleich zur Gesamtstadt" in profile
     maps, (stadtteile, jobcenter, kennzahlen, definitions, sources) = rest[:len(labels)], rest[len(labels):]
     for label, text in zip(labels, maps):
         assert [other for other in labels if other in text] == [label], (label, text[:300])
@@ -169,8 +175,9 @@ def test_district_pack_as_slides(client, data):
     response = client.get("/download/pack", query_string={"bezirk": "III", "format": "zip", "stichtag": DAY})
     with zipfile.ZipFile(io.BytesIO(response.data)) as z:
         names = z.namelist()
-        assert names == ["01_bezirksprofil.png"] + [f"{i:02d}_karten.png" for i in range(2, 8)] + [
-            "08_stadtteile.png", "09_jobcenter.png", "10_kennzahlen.png", "11_definitionen.png", "12_quellen.png"]
+        assert names == ["01_titel.png", "02_auf einen blick.png", "03_bezirksprofil.png"] + [
+            f"{i:02d}_karten.png" for i in range(4, 10)] + [
+            "10_stadtteile.png", "11_jobcenter.png", "12_kennzahlen.png", "13_definitionen.png", "14_quellen.png"]
         assert len(share_labels(data)) == 6
         for name in names:
             check_png(z.read(name))
@@ -179,7 +186,35 @@ def test_district_pack_as_slides(client, data):
 def test_cli_pack(tmp_path):
     out = tmp_path / "iii.pdf"
     assert main(["export-pack", "--bezirk", "III", "--stichtag", DAY, "--out", str(out)]) == 0
-    assert len(PdfReader(out).pages) == 12
+    assert len(PdfReader(out).pages) == 14
+
+
+def test_district_pack_as_powerpoint(client):
+    """One slide per page of the pack, each titled, with the chart as a picture whose alt text is its German
+    sentence, and that sentence in the speaker notes."""
+    from pptx import Presentation
+
+    response = client.get("/download/pack", query_string={"bezirk": "III", "format": "pptx", "stichtag": DAY})
+    assert response.status_code == 200 and response.mimetype.endswith("presentationml.presentation")
+    deck = Presentation(io.BytesIO(response.data))
+    slides = list(deck.slides)
+    assert len(slides) == 14 and deck.core_properties.title == "Bezirkspaket Stadtbezirk III – Stand 30.09.2016"
+    profile = next(s for s in slides if s.shapes.title.text == "Stadtbezirk III im Vergleich zur Gesamtstadt")
+    (picture,) = [s for s in profile.shapes if s.shape_type == 13]
+    alt = picture._element.nvPicPr.cNvPr.get("descr")
+    assert alt.startswith("Stadtbezirk III liegt über dem Wert der Gesamtstadt bei 12 Herkunftsländer")
+    assert profile.notes_slide.notes_text_frame.text.startswith(alt)
+    assert any(SOURCE in s.text_frame.text for s in profile.shapes if s.has_text_frame)
+
+
+def test_all_nine_packs_in_one_zip(tmp_path):
+    out = tmp_path / "alle.zip"
+    assert main(["export-pack", "--bezirk", "alle", "--stichtag", DAY, "--out", str(out)]) == 0
+    with zipfile.ZipFile(out) as z:
+        names = z.namelist()
+        assert names == [f"essen-bezirkspaket_{b}_2016-09-30.pdf" for b in
+                         ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX")]
+        assert "Bezirkspaket Stadtbezirk IX" in PdfReader(io.BytesIO(z.read(names[-1]))).pages[0].extract_text()
 
 
 @pytest.mark.parametrize("query, message", [
