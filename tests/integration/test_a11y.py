@@ -3,8 +3,6 @@ violation on any page or state the tests visit, and every mouse action has a key
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from essen_dash import paths
