@@ -281,7 +281,8 @@ def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
         if flask.request.method == "HEAD":
             return attachment_head(fmt.media_type, request.filename)
         return run_export(CHART_TIMEOUT_S,
-                          lambda renderer, job: renderer.render(offload(request.figure, data), fmt, job),
+                          lambda renderer, job: request.finish(renderer.render(offload(request.figure, data), fmt, job),
+                                                               data),
                           fmt.media_type, request.filename)
 
     @server.route("/download/pack")

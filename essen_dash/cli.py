@@ -118,7 +118,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     data = load_app_data(settings)
     raw = {k: v for k, v in vars(args).items() if k in ("page", "chart", "format", *PARAMS) and v}
     request = parse_request(raw, data)
-    return write_rendered(args.out, lambda: RENDERER.render(request.figure(data), request.format))
+    return write_rendered(args.out, lambda: request.finish(RENDERER.render(request.figure(data), request.format),
+                                                           data))
 
 
 def cmd_export_pack(args: argparse.Namespace, settings: Settings) -> int:

@@ -45,7 +45,8 @@ def download_links(view: View, p: Params) -> html.Div:
     from essen_dash.export.render import FORMATS
 
     values = {"page": view.page, "chart": view.chart, **as_query(p, (*view.params, "stichtag"))}
-    links = [html.A(fmt.key.upper(), title=f"{view.label} als {fmt.label}", className="btn btn-small",
+    links = [html.A([html.Span(f"{view.label} als ", className="visually-hidden"), fmt.key.upper()],
+                    title=f"{view.label} als {fmt.label}", className="btn btn-small",
                     id=f"{view.page}-dl-{view.chart}-{fmt.key}",
                     href="/download/chart?" + urlencode({**values, "format": fmt.key}, safe=","))
              for fmt in FORMATS.values()]

@@ -33,6 +33,9 @@ def filter_bar(data: AppData) -> html.Div:
             className="filter-dropdown stichtag")],
             className="filter", style={} if len(stichtage) > 1 else {"display": "none"}),
         html.Span(f"Stand {de_date(stichtage[-1])}" if len(stichtage) == 1 else "", className="filter-stand"),
+        html.Div([html.Button("Link kopieren", id="copy-link", className="btn",
+                              title="Adresse dieser Ansicht mit allen Einstellungen kopieren"),
+                  html.Span(id="copy-link-status", className="hint", role="status")], className="share"),
     ])
 
 
@@ -105,4 +108,20 @@ clientside_callback(
     Output("shell-sync", "data"),
     *[Output(f"nav-{key}", "href") for key, _, _ in NAV],
     Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), State("filter-stichtag", "options"),
+)
+
+
+# "Link kopieren": the address bar always holds the whole view (filters, Kennzahl, level, …), so the link is it.
+clientside_callback(
+    """
+    function(n) {
+        if (!n) { return window.dash_clientside.no_update; }
+        const url = window.location.href;
+        if (navigator.clipboard && window.isSecureContext) {
+            return navigator.clipboard.writeText(url).then(() => 'Link kopiert', () => 'Link: ' + url);
+        }
+        return 'Link: ' + url;
+    }
+    """,
+    Output("copy-link-status", "children"), Input("copy-link", "n_clicks"), prevent_initial_call=True,
 )

@@ -7,11 +7,13 @@ exit 1 in the CLI), unlike the pages, which fall back to defaults.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
+from pypdf import PdfReader, PdfWriter
 
 from essen_dash.data import AppData
 from essen_dash.export.render import FORMATS, Format
@@ -46,6 +48,17 @@ class ExportRequest:
 
     def figure(self, data: AppData) -> go.Figure:
         return print_figure(build(data, self.view.key, self.params, inline_geometry=True))
+
+    def finish(self, body: bytes, data: AppData) -> bytes:
+        """Return the rendered file with its document title (a PDF would otherwise be titled by the renderer)."""
+        if self.format.key != "pdf":
+            return body
+        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(body)))
+        writer.add_metadata({"/Title": build(data, self.view.key, self.params).title,
+                             "/Author": "Stadt Essen – essen-dash"})
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
 
     @property
     def filename(self) -> str:

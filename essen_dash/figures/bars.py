@@ -75,6 +75,17 @@ def allocation_bars(frame: pd.DataFrame, housing_label: str, residents_label: st
     return fig
 
 
+def label_positions(x, y, near: float = 1.0) -> list[str]:
+    """Return a text position per point: above, or left and right of each other where two points are closer
+    than ``near`` (axis units), so their labels do not run into one another ("IVVI")."""
+    positions = ["top center"] * len(x)
+    points = sorted(range(len(x)), key=lambda i: x.iloc[i])
+    for a, b in zip(points, points[1:]):
+        if abs(x.iloc[a] - x.iloc[b]) < near and abs(y.iloc[a] - y.iloc[b]) < near:
+            positions[a], positions[b] = "middle left", "middle right"
+    return positions
+
+
 def allocation_scatter(frame: pd.DataFrame, housing_label: str, residents_label: str, *,
                        selected: frozenset[str] = frozenset(), height: int = 440) -> go.Figure:
     """Return housing share against resident share with the parity line (ratio 1)."""
@@ -85,7 +96,8 @@ def allocation_scatter(frame: pd.DataFrame, housing_label: str, residents_label:
     faded = [bool(selected) and b not in selected for b in frame["bezirk_id"]]
     fig.add_scatter(
         x=frame["resident_share_pct"], y=frame["housing_pct"], mode="markers+text",
-        text=frame["bezirk_id"], textposition="top center", name="Stadtbezirke",
+        text=frame["bezirk_id"], textposition=label_positions(frame["resident_share_pct"], frame["housing_pct"]),
+        name="Stadtbezirke",
         marker={"size": 13, "color": [NO_VALUE_COLOUR if f else ACCENT for f in faded],
                 "line": {"color": "white", "width": 1}},
         customdata=frame[["name", "ratio"]].to_numpy(),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, dash_table, dcc, html
 
-from essen_dash.components import card
+from essen_dash.components import card, sync_query_js
 from essen_dash.data import AppData, current
 from essen_dash.datasets import DATASETS, iso_dates
 from essen_dash.datasets_export import contract_csv, german_csv, workbook
@@ -91,6 +91,7 @@ def layout(tabelle=None, **params):
     name = tabelle if tabelle in DATASETS else DEFAULT_VIEW
     df = narrowed(data, name, parse(params, data, ("bezirk",))[0].bezirk)
     return html.Div(className="page page-daten", children=[
+        dcc.Store(id=f"{PAGE}-sync"),
         html.H1("Daten & Quellen", className="page-title"),
         html.P("Alle Tabellen wie veröffentlicht, mit ihren Quellen. Sortieren und Filtern in den Spaltenköpfen.",
                className="lead"),
@@ -110,6 +111,9 @@ def layout(tabelle=None, **params):
         card("Datenqualität", quality_section(data)),
         card("Quellen und Lizenzen", sources_section(data)),
     ])
+
+
+clientside_callback(sync_query_js(["tabelle"]), Output(f"{PAGE}-sync", "data"), Input(f"{PAGE}-choice", "value"))
 
 
 @callback(Output(f"{PAGE}-table-area", "children"), Input(f"{PAGE}-choice", "value"), Input("filter-bezirke", "value"))

@@ -27,3 +27,21 @@ def test_tables_download_for_german_excel_and_as_workbook(page, page_log, app_se
     book = pd.read_excel(io.BytesIO(download(page, "daten-xlsx")), sheet_name=None)
     assert list(book)[0] == "Quellen" and "bezirke" in book and "kennzahlen" in book
     assert set(book["bezirke"]["Stadtbezirk"]) == {"III"}
+
+
+def test_link_is_copied_and_the_chosen_table_stays_in_the_url(page, page_log, app_server):
+    open_page(page, app_server, page_log, "/daten?bezirk=III", "#daten-table")
+    page.click("#daten-choice")
+    page.get_by_role("option", name="Kennzahlenkatalog").click()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('tabelle') === 'kennzahlen'")
+    assert "bezirk=III" in page.url
+    page.click("#copy-link")
+    page.wait_for_function("() => document.querySelector('#copy-link-status').textContent.startsWith('Link')")
+    status = page.inner_text("#copy-link-status")
+    assert status == "Link kopiert" or (status.startswith("Link: ") and "tabelle=kennzahlen" in status)
+
+
+def test_download_links_are_named_by_their_chart(page, page_log, app_server):
+    open_page(page, app_server, page_log, "/zuteilung", "#zuteilung-bars-dl a")
+    names = page.locator("#zuteilung-bars-dl a").evaluate_all("links => links.map(a => a.textContent)")
+    assert names == ["Balken als PNG", "Balken als SVG", "Balken als PDF"]

@@ -61,6 +61,7 @@ def check_pdf(body: bytes, title: str, source: str, stand: str = "Stand 30.09.20
     assert len(reader.pages) == 1
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (842, 596)  # A4 landscape in points
+    assert title.split(":")[0] in (reader.metadata.title or "")  # titled by its chart, not by the renderer
     text = reader.pages[0].extract_text()
     assert title.split(":")[0] in text and source in text and stand in text
 

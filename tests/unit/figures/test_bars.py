@@ -48,3 +48,11 @@ def test_allocation_charts(tables, app_data):
     parity, points = scatter.data
     assert list(parity.x) == list(parity.y)  # the parity line y = x
     assert list(points.text) == list(tables["bezirke"]["bezirk_id"])
+
+
+def test_labels_of_close_points_stand_apart(app_data):
+    """IV and VI lie within 0,3 percentage points of each other: their labels go left and right, not on top."""
+    frame = allocation_frame(app_data, DAY)
+    points = dict(zip(frame["bezirk_id"], allocation_scatter(frame, "W", "E").data[1].textposition))
+    assert {points["IV"], points["VI"]} == {"middle left", "middle right"}
+    assert points["I"] == points["VII"] == "top center"
