@@ -158,7 +158,7 @@ def jobcenter_bars(data: AppData, p: Params, geo: Geo) -> Chart:
 def _allocation_labels(data: AppData, p: Params) -> tuple[str, str]:
     catalog = data.catalog(p.stichtag)
     housing, count = (catalog[key] for key in ALLOCATION)
-    return f"Anteil an den {housing.short}", f"Anteil an den {count.label}"
+    return f"Wohnungsanteil: {housing.short}", f"Einwohneranteil: {count.short}"
 
 
 def zuteilung_bars(data: AppData, p: Params, geo: Geo) -> Chart:

@@ -70,7 +70,9 @@ def allocation_bars(frame: pd.DataFrame, housing_label: str, residents_label: st
                     hovertemplate="<b>Stadtbezirk %{x}</b><br>" + name + ": %{text} %<extra></extra>")
     fig.update_layout(height=height, barmode="group", bargap=0.2,
                       legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-                      yaxis={"title": "%", "gridcolor": "#eef1f4"}, xaxis={"title": "Stadtbezirk"},
+                      yaxis={"title": "%", "gridcolor": "#eef1f4", "automargin": True,
+                             "range": [0, float(frame[["housing_pct", "resident_share_pct"]].max().max()) * 1.18]},
+                      xaxis={"title": "Stadtbezirk"},
                       margin={"t": 90, "b": 90})
     return fig
 
@@ -104,8 +106,9 @@ def allocation_scatter(frame: pd.DataFrame, housing_label: str, residents_label:
         hovertemplate="<b>%{customdata[0]}</b><br>Einwohneranteil: %{x:.1f} %<br>Wohnungsanteil: %{y:.1f} %"
                       "<br>Verhältnis: %{customdata[1]:.2f}<extra></extra>")
     fig.update_layout(height=height, legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-                      xaxis={"title": f"{residents_label} (%)", "range": [0, top], "gridcolor": "#eef1f4"},
-                      yaxis={"title": f"{housing_label} (%)", "range": [0, top], "gridcolor": "#eef1f4",
+                      xaxis={"title": f"{residents_label.split(':')[0]} (%)", "range": [0, top],
+                             "gridcolor": "#eef1f4"},
+                      yaxis={"title": f"{housing_label.split(':')[0]} (%)", "range": [0, top], "gridcolor": "#eef1f4",
                              "automargin": True},
                       margin={"t": 90, "b": 90})
     return fig

@@ -28,7 +28,7 @@ def heatmap(matrix: pd.DataFrame, *, zmax: float | None = None, height: int | No
         colorbar={"title": {"text": "%"}, "thickness": 12, "outlinewidth": 0},
         hovertemplate="<b>%{y}</b> · %{x}<br>%{text} der Leistungsbeziehenden dieser Herkunft<extra></extra>",
         xgap=2, ygap=2))
-    fig.update_layout(height=height or max(320, 160 + 34 * len(matrix)), xaxis={"side": "top", "title": None},
+    fig.update_layout(height=height or max(320, 160 + 34 * len(matrix)), xaxis={"side": "top", "title": None, "automargin": True},
                       yaxis={"autorange": "reversed", "automargin": True}, margin={"t": 110})
     return fig
 
@@ -69,7 +69,7 @@ def area_map(frame: pd.DataFrame, core_geojson: dict, other_geojson: dict, hatch
                            hovertemplate="%{customdata}<extra></extra>", showlegend=False)
     fig.add_traces(value_traces(frame, core_geojson, labels, zmax))
     fig.add_scattergeo(lon=hatch[0], lat=hatch[1], mode="lines", line={"color": HATCH_COLOUR, "width": 0.8},
-                       name="teilweise oder mehreren Bereichen zugeordnet (schraffiert)", hoverinfo="skip")
+                       name="schraffiert: teilweise/mehrfach zugeordnet", hoverinfo="skip")
     fig.add_scattergeo(lon=outline[0], lat=outline[1], mode="lines", line={"color": INK, "width": 1.6},
                        name="Grenze eines JobCenter-Bereichs", hoverinfo="skip")
     fig.update_geos(visible=False, fitbounds="locations", projection_type="mercator")
@@ -96,7 +96,7 @@ def value_traces(frame: pd.DataFrame, core_geojson: dict, labels: pd.DataFrame, 
         traces.append(go.Choropleth(
             geojson=core_geojson, locations=shared["key"].tolist(), z=[0] * len(shared), showscale=False,
             colorscale=[[0, JOINT_COLOUR], [1, JOINT_COLOUR]], marker={"line": {"color": "white", "width": 0.6}},
-            name="gemeinsam veröffentlicht (Anteile nicht addiert)", showlegend=True,
+            name="gemeinsam veröffentlicht, nicht addiert", showlegend=True,
             customdata=[area_hover(r) for r in shared.itertuples()], hovertemplate="%{customdata}<extra></extra>"))
     return traces + [
         go.Scattergeo(lon=at["lon"].tolist(), lat=at["lat"].tolist(), mode="text", hoverinfo="skip",
@@ -113,7 +113,7 @@ def area_bars(frame: pd.DataFrame, *, height: int = 420) -> go.Figure:
         marker_color="#2c7fb8", text=[pct(v) for v in shown["value"]], textposition="outside", cliponaxis=False,
         hovertemplate="<b>%{y}</b><br>%{text}<extra></extra>"))
     fig.update_layout(height=height, showlegend=False,
-                      xaxis={"title": "% der Leistungsbeziehenden dieser Herkunft", "gridcolor": "#eef1f4",
+                      xaxis={"title": "% dieser Herkunft", "gridcolor": "#eef1f4",
                              "range": [0, float(shown["value"].max()) * 1.2]},
                       yaxis={"automargin": True}, margin={"r": 30, "b": 90})
     return fig

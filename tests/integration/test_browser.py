@@ -538,8 +538,8 @@ def test_filter_narrows_zuteilung(page, page_log, app_server):
     """?bezirk=III leaves one row in the allocation table, with the Bezirk's exact published and derived shares."""
     open_page(page, app_server, page_log, f"/zuteilung?bezirk=III&{AT_2016}", "#zuteilung-table tbody tr")
     assert table_rows(page, "zuteilung-table") == [
-        ["Bezirk", "Anteil an den Projektwohnungen", "12 Herkunftsländer (Personen)",
-         "Anteil an den Personen aus den 12 wesentlichen Herkunftsländern Geflüchteter", "Verhältnis"],
+        ["Bezirk", "Wohnungsanteil: Projektwohnungen", "12 Herkunftsländer (Personen)",
+         "Einwohneranteil: 12 Herkunftsländer (Personen)", "Verhältnis"],
         # 4.162 of 21.287 residents (sum of the Bezirke) = 19,55 %; 18,6 / 19,55 = 0,95
         ["Stadtbezirk III", "18,6 %", "4.162 Personen", "19,6 %", "0,95"]]
 

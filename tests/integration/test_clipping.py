@@ -1,0 +1,72 @@
+"""No text is cut: every text of every exported chart lies inside its canvas, measured by Chromium itself.
+
+Each view is exported as SVG (the layout PNG and PDF share); the SVG is opened in the real browser, and the
+bounding box of every <text> is compared with the canvas. The same check runs on the pages' charts at 1600,
+1280 and 390 px width.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from essen_dash.views import VIEWS
+from tests.integration.test_browser import AT_2016, open_page
+
+DAY = "2016-09-30"
+#: parameters that make every view show something typical (a filter where the view narrows by it)
+PARAMS = {"bezirk": "III", "stichtag": DAY, "gruppe": "Bulgarien", "indicator": "bg_ro_pct",
+          "total": "35", "unit": "posts", "key": "origin12_count:100"}
+OUTSIDE_JS = """() => {
+    const svg = document.querySelector('svg');
+    const box = svg.getBoundingClientRect();
+    return Array.from(svg.querySelectorAll('text')).filter(t => t.textContent.trim()).map(t => {
+        const r = t.getBoundingClientRect();
+        return {text: t.textContent.trim().slice(0, 60), left: r.left - box.left, right: r.right - box.left,
+                top: r.top - box.top, bottom: r.bottom - box.top, width: box.width, height: box.height};
+    }).filter(r => r.left < -1 || r.top < -1 || r.right > r.width + 1 || r.bottom > r.height + 1);
+}"""
+
+
+@pytest.fixture(scope="module")
+def client():
+    from essen_dash.app import create_app
+
+    return create_app().server.test_client()
+
+
+@pytest.mark.parametrize("key", list(VIEWS))
+def test_exported_text_stays_on_the_canvas(client, browser, key):
+    view = VIEWS[key]
+    query = {"page": view.page, "chart": view.chart, "format": "svg",
+             **{k: v for k, v in PARAMS.items() if k in (*view.params, "stichtag")}}
+    response = client.get("/download/chart", query_string=query)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    page = browser.new_page()
+    try:
+        page.set_content(response.get_data(as_text=True))
+        assert page.evaluate(OUTSIDE_JS) == []
+    finally:
+        page.close()
+
+
+SCREEN_PAGES = [("/", "#karte-map .choroplethlocation"), ("/bezirk/III", "#bezirk-profile .bars"),
+                ("/jobcenter", "#jobcenter-heatmap .hm"), ("/zuteilung", "#zuteilung-scatter .scatterlayer")]
+GRAPHS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(plot => {
+    const box = plot.getBoundingClientRect();
+    return Array.from(plot.querySelectorAll('.main-svg text')).filter(t => t.textContent.trim()).map(t => {
+        const r = t.getBoundingClientRect();
+        return {graph: plot.parentElement.id, text: t.textContent.trim().slice(0, 40),
+                out: r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 ||
+                     r.bottom > box.bottom + 1};
+    }).filter(r => r.out);
+})"""
+
+
+@pytest.mark.parametrize("width", [1600, 1280, 390])
+@pytest.mark.parametrize(("path", "ready"), SCREEN_PAGES, ids=[p for p, _ in SCREEN_PAGES])
+def test_screen_text_stays_in_its_chart(page, page_log, app_server, width, path, ready):
+    page.set_viewport_size({"width": width, "height": 1000})
+    open_page(page, app_server, page_log, f"{path}?{AT_2016}", ready)
+    page.wait_for_timeout(400)  # plotly relayouts on resize
+    assert page.evaluate(GRAPHS_JS) == []
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
