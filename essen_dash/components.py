@@ -54,11 +54,14 @@ def download_links(view: View, p: Params) -> html.Div:
 
 
 def pack_links(bezirke: list[str], stichtag: date) -> html.Div:
-    """Return the district pack downloads (PDF for print, ZIP of 16:9 slides)."""
+    """Return the district pack downloads (PDF for print, PowerPoint, ZIP of 16:9 slides, all nine packs)."""
     q = f"bezirk={','.join(bezirke)}&stichtag={stichtag.isoformat()}"
     return html.Div([
         html.A("Bezirkspaket (PDF)", href=f"/download/pack?{q}&format=pdf", className="btn", id="bezirk-pack-pdf"),
+        html.A("PowerPoint", href=f"/download/pack?{q}&format=pptx", className="btn", id="bezirk-pack-pptx"),
         html.A("Folien (ZIP mit PNG)", href=f"/download/pack?{q}&format=zip", className="btn", id="bezirk-pack-zip"),
+        html.A("Alle neun Bezirkspakete (ZIP)", href=f"/download/pack?bezirk=alle&stichtag={stichtag.isoformat()}",
+               className="btn", id="bezirk-pack-alle"),
     ], className="downloads")
 
 

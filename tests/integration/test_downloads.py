@@ -45,3 +45,12 @@ def test_download_links_are_named_by_their_chart(page, page_log, app_server):
     open_page(page, app_server, page_log, "/zuteilung", "#zuteilung-bars-dl a")
     names = page.locator("#zuteilung-bars-dl a").evaluate_all("links => links.map(a => a.textContent)")
     assert names == ["Balken als PNG", "Balken als SVG", "Balken als PDF"]
+
+
+def test_profile_offers_every_pack_format(page, page_log, app_server):
+    open_page(page, app_server, page_log, "/bezirk/III?stichtag=2016-09-30", "#bezirk-pack-pdf")
+    hrefs = {i: page.get_attribute(f"#bezirk-pack-{i}", "href") for i in ("pdf", "pptx", "zip", "alle")}
+    assert hrefs == {"pdf": "/download/pack?bezirk=III&stichtag=2016-09-30&format=pdf",
+                     "pptx": "/download/pack?bezirk=III&stichtag=2016-09-30&format=pptx",
+                     "zip": "/download/pack?bezirk=III&stichtag=2016-09-30&format=zip",
+                     "alle": "/download/pack?bezirk=alle&stichtag=2016-09-30"}
