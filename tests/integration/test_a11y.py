@@ -65,9 +65,11 @@ def test_keyboard_reaches_content_profiles_and_leaves_the_data_table(page, page_
     page.wait_for_url("**/bezirk/III**")
     open_page(page, app_server, page_log, f"/daten?{AT_2016}", "#daten-table td")
     page.focus("#daten-table input.dash-filter--case, #daten-table .dash-filter input")
-    seen = set()
-    for _ in range(40):
+    seen, left = set(), False
+    for _ in range(60):  # from inside the table, Tab must lead out of it (a trap cycles inside forever)
         page.keyboard.press("Tab")
         seen.add(focused(page))
-    inside = page.evaluate("() => !!document.activeElement.closest('#daten-table')")
-    assert len(seen) > 10 and not inside, f"Tab stays in the table: {sorted(seen)[:5]}"
+        if not page.evaluate("() => !!document.activeElement.closest('#daten-table')"):
+            left = True
+            break
+    assert left, f"Tab stays in the table: {sorted(seen)[:5]}"
