@@ -104,6 +104,12 @@ def memoized(fn):
     return functools.wraps(fn)(cached)
 
 
+def _forget_views() -> None:
+    """Empty every memo: its entries belong to a bundle that is no longer served."""
+    for memo in _memos:
+        memo.cache_clear()
+
+
 # --- the bundle in force --------------------------------------------------------------------
 
 #: How often (seconds) a request may check whether the data files changed.
@@ -136,8 +142,7 @@ def install(data: AppData, settings: Settings) -> None:
     """Make ``data`` the bundle the pages read (at start-up, or after a successful reload)."""
     _holder.data, _holder.settings = data, settings
     _holder.fingerprint, _holder.checked_at = fingerprint(settings.data_dir), time.monotonic()
-    for memo in _memos:
-        memo.cache_clear()
+    _forget_views()
 
 
 def reload_if_changed() -> bool:
@@ -157,8 +162,7 @@ def reload_if_changed() -> bool:
             log.error("Neue Daten in %s abgelehnt, es bleiben die bisherigen: %s", h.settings.data_dir, exc)
             return False
         h.data = fresh
-        for memo in _memos:
-            memo.cache_clear()
+        _forget_views()
         log.info("Daten aus %s neu geladen", h.settings.data_dir)
         return True
     finally:
