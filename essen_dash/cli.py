@@ -117,6 +117,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     data = load_app_data(settings)
     raw = {k: v for k, v in vars(args).items() if k in ("page", "chart", "format", *PARAMS) and v}
+    raw["caption"] = "1" if args.caption else "0"
     request = parse_request(raw, data)
     return write_rendered(args.out, lambda: request.finish(RENDERER.render(request.figure(data), request.format),
                                                            data))
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in PARAMS:  # the views' own parameters, parsed by the same parsers as URLs
         p.add_argument(f"--{name}", help=PARAM_HELP.get(name))
     p.add_argument("--format", choices=("png", "svg", "pdf"), default="png")
+    p.add_argument("--caption", action="store_true", help="den beschreibenden Satz unter die Grafik drucken")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_export)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from urllib.parse import urlencode
 
-from dash import dcc, html
+from dash import Input, Output, State, clientside_callback, dcc, html
 
 from essen_dash.params import Params, as_query
 from essen_dash.views import Chart, View, screen_figure
@@ -50,7 +51,10 @@ def download_links(view: View, p: Params) -> html.Div:
                     id=f"{view.page}-dl-{view.chart}-{fmt.key}",
                     href="/download/chart?" + urlencode({**values, "format": fmt.key}, safe=","))
              for fmt in FORMATS.values()]
-    return html.Div([html.Span("Herunterladen:", className="hint")] + links, className="downloads")
+    caption = html.Span(dcc.Checklist(options=[{"label": " mit Satz", "value": "1"}], value=[],
+                                      id=f"{view.page}-dl-{view.chart}-caption", inputClassName="caption-toggle"),
+                        className="hint caption-option", title="den beschreibenden Satz unter die Grafik drucken")
+    return html.Div([html.Span("Herunterladen:", className="hint")] + links + [caption], className="downloads")
 
 
 def pack_links(bezirke: list[str], stichtag: date) -> html.Div:
@@ -65,18 +69,22 @@ def pack_links(bezirke: list[str], stichtag: date) -> html.Div:
     ], className="downloads")
 
 
-def sync_query_js(names: list[str]) -> str:
-    """Return a clientside callback writing these controls' values into the address bar."""
-    keys = ", ".join(f"'{n}'" for n in names)
-    return f"""
-    function(...values) {{
-        const names = [{keys}];
-        const params = new URLSearchParams(window.location.search);
-        names.forEach((n, i) => values[i] ? params.set(n, values[i]) : params.delete(n));
-        const q = params.toString().replace(/%2C/g, ',');
-        window.history.replaceState(window.history.state, '', window.location.pathname + (q ? '?' + q : ''));
-        return Date.now();
-    }}"""
+def sync_query(page: str, names: list[str], *inputs: Input) -> None:
+    """Write these controls' values into the address bar, and remember them for the navigation link to `page`.
+
+    `inputs` are the controls, in the order of `names`; a single input holding a dict of them also works.
+    """
+    clientside_callback(
+        f"""
+        function(...args) {{
+            const memory = args.pop();
+            const names = {json.dumps(names)};
+            const values = (args.length === 1 && args[0] && typeof args[0] === 'object' && !Array.isArray(args[0]))
+                ? names.map(n => args[0][n]) : args;
+            return window.essenQuery.sync({json.dumps(page)}, names, values, memory);
+        }}""",
+        Output(f"{page}-sync", "data"), Output("page-memory", "data", allow_duplicate=True),
+        *inputs, State("page-memory", "data"), prevent_initial_call="initial_duplicate")
 
 
 def html_table(table, table_id: str) -> html.Table:

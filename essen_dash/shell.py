@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
@@ -47,6 +49,7 @@ def layout() -> html.Div:
         html.A("Zum Inhalt springen", href="#main", className="skip-link"),
         dcc.Location(id="url", refresh="callback-nav"),
         dcc.Store(id="shell-sync"),
+        dcc.Store(id="page-memory", storage_type="session"),
         html.Header(className="header", children=[
             html.Div(className="brand", children=[
                 html.Span("Stadt Essen", className="brand-city"),
@@ -84,30 +87,33 @@ def state_from_url(search, banner, bezirke_now, stichtag_now):
 
 
 # Write the filter into the address bar (shareable) and into the navigation links, in the browser:
-# history.replaceState changes the URL without re-rendering the page.
+# history.replaceState changes the URL without re-rendering the page. Each link also carries the settings
+# its page last had in this tab (page-memory, written by components.sync_query), so going back keeps them.
 clientside_callback(
     """
-    function(bezirke, stichtag, stichtagOptions) {
+    function(bezirke, stichtag, memory, stichtagOptions) {
         const params = new URLSearchParams(window.location.search);
         const set = (k, v) => v ? params.set(k, v) : params.delete(k);
         set('bezirk', (bezirke || []).join(','));
         set('stichtag', stichtagOptions.length > 1 ? stichtag : '');
         const q = params.toString().replace(/%2C/g, ',');
         window.history.replaceState(window.history.state, '', window.location.pathname + (q ? '?' + q : ''));
-        const shared = new URLSearchParams();
-        if (bezirke && bezirke.length) shared.set('bezirk', bezirke.join(','));
-        if (stichtagOptions.length > 1 && stichtag) shared.set('stichtag', stichtag);
-        const s = shared.toString().replace(/%2C/g, ',');
-        const profile = '/bezirk/' + ((bezirke && bezirke.length) ? bezirke[0] : 'I');
-        const paths = [""" + ", ".join(f"'{path}'" for key, _, path in NAV if key != "bezirk") + """];
-        const out = paths.map(p => p + (s ? '?' + s : ''));
-        out.splice(1, 0, profile + (s ? '?' + s : ''));
-        return [Date.now()].concat(out);
+        const nav = """ + json.dumps([[key, path] for key, _, path in NAV]) + """;
+        const links = nav.map(([page, path]) => {
+            const link = new URLSearchParams((memory || {})[page] || '');
+            if (bezirke && bezirke.length) link.set('bezirk', bezirke.join(','));
+            if (stichtagOptions.length > 1 && stichtag) link.set('stichtag', stichtag);
+            const s = link.toString().replace(/%2C/g, ',').replace(/%3A/g, ':');
+            const where = page === 'bezirk' ? '/bezirk/' + ((bezirke && bezirke.length) ? bezirke[0] : 'I') : path;
+            return where + (s ? '?' + s : '');
+        });
+        return [Date.now()].concat(links);
     }
     """,
     Output("shell-sync", "data"),
     *[Output(f"nav-{key}", "href") for key, _, _ in NAV],
-    Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), State("filter-stichtag", "options"),
+    Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), Input("page-memory", "data"),
+    State("filter-stichtag", "options"),
 )
 
 

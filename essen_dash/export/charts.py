@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,8 +27,16 @@ class ExportError(ValueError):
     """An export request names something that does not exist (German message for a 400 answer)."""
 
 
-def print_figure(chart: Chart) -> go.Figure:
-    """Return the chart with the print heading (title, subtitle, source line); content unchanged."""
+#: the caption printed under an export: size, line height and average character width in px (for wrapping)
+CAPTION_FONT, CAPTION_LINE, CAPTION_CHAR = 13, 18, 7.2
+
+
+def print_figure(chart: Chart, caption_width: int = 0) -> go.Figure:
+    """Return the chart with the print heading (title, subtitle, source line); content unchanged.
+
+    With ``caption_width`` (the page width in px), the chart's German sentence is printed above the source line,
+    wrapped to that width.
+    """
     fig = base_layout(go.Figure(chart.figure), chart.title, chart.subtitle, chart.source)
     fig.update_layout(title={"text": f"<b>{chart.title}</b><br><span style='font-size:14px;color:{MUTED}'>"
                                      f"{chart.subtitle}</span>",
@@ -35,6 +44,11 @@ def print_figure(chart: Chart) -> go.Figure:
                              "y": 0.97, "yanchor": "top", "pad": {"t": 0}},
                       font={"family": FONT}, margin={"t": 104, "l": 24, "r": 24})
     fig.update_annotations(selector={"name": "source"}, font_size=12)
+    if caption_width and chart.caption:
+        lines = textwrap.wrap(chart.caption, int((caption_width - 48) / CAPTION_CHAR))
+        fig.update_annotations(selector={"name": "source"}, align="left", text=(
+            f"<span style='font-size:{CAPTION_FONT}px;color:{INK}'>{'<br>'.join(lines)}</span><br>{chart.source}"))
+        fig.update_layout(margin_b=fig.layout.margin.b + CAPTION_LINE * len(lines) + 4)
     return fig
 
 
@@ -45,9 +59,11 @@ class ExportRequest:
     view: View
     params: Params
     format: Format
+    caption: bool = False
 
     def figure(self, data: AppData) -> go.Figure:
-        return print_figure(build(data, self.view.key, self.params, inline_geometry=True))
+        return print_figure(build(data, self.view.key, self.params, inline_geometry=True),
+                            self.format.width if self.caption else 0)
 
     def finish(self, body: bytes, data: AppData) -> bytes:
         """Return the rendered file with its document title (a PDF would otherwise be titled by the renderer)."""
@@ -66,7 +82,7 @@ class ExportRequest:
         values = as_query(self.params, self.view.params)
         parts = [self.view.page, self.view.chart,
                  *(re.sub(r"[^0-9A-Za-zÄÖÜäöüß.]+", "-", values[n]) for n in values),
-                 self.params.stichtag.isoformat()]
+                 self.params.stichtag.isoformat(), *(["mit-satz"] if self.caption else [])]
         return "essen-" + "_".join(parts) + "." + self.format.key
 
 
@@ -80,4 +96,7 @@ def parse_request(raw: Mapping[str, str], data: AppData) -> ExportRequest:
     fmt = raw.get("format") or "png"
     if fmt not in FORMATS:
         raise ExportError(f"Unbekanntes Format „{fmt[:20]}“. Erlaubt: {', '.join(FORMATS)}")
-    return ExportRequest(view, params, FORMATS[fmt])
+    caption = raw.get("caption") or "0"
+    if caption not in ("0", "1"):
+        raise ExportError(f"Ungültiger Wert „{caption[:20]}“ für caption. Erlaubt: 0 (ohne Satz) oder 1 (mit Satz)")
+    return ExportRequest(view, params, FORMATS[fmt], caption == "1")

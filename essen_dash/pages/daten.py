@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, callback, clientside_callback, dash_table, dcc, html
+from dash import Input, Output, State, callback, dash_table, dcc, html
 
-from essen_dash.components import card, sync_query_js
+from essen_dash.components import card, sync_query
 from essen_dash.data import AppData, current
 from essen_dash.datasets import DATASETS, iso_dates
 from essen_dash.datasets_export import contract_csv, german_csv, workbook
@@ -113,7 +113,7 @@ def layout(tabelle=None, **params):
     ])
 
 
-clientside_callback(sync_query_js(["tabelle"]), Output(f"{PAGE}-sync", "data"), Input(f"{PAGE}-choice", "value"))
+sync_query(PAGE, ["tabelle"], Input(f"{PAGE}-choice", "value"))
 
 
 @callback(Output(f"{PAGE}-table-area", "children"), Input(f"{PAGE}-choice", "value"), Input("filter-bezirke", "value"))

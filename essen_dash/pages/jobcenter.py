@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, clientside_callback, dcc, html, no_update
+from dash import Input, Output, callback, dcc, html, no_update
 
-from essen_dash.components import card, chart_block, notices, sync_query_js
+from essen_dash.components import card, chart_block, notices, sync_query
 from essen_dash.data import AppData, current
 from essen_dash.figures import jobcenter as jcfig
 from essen_dash.format import de_date
@@ -98,4 +98,4 @@ def update(group, bezirke, stichtag):
             chart_block(HEATMAP, build(data, HEATMAP.key, p), p, f"{PAGE}-heatmap"), notes(data, p))
 
 
-clientside_callback(sync_query_js(["gruppe"]), Output(f"{PAGE}-sync", "data"), Input(f"{PAGE}-group", "value"))
+sync_query(PAGE, ["gruppe"], Input(f"{PAGE}-group", "value"))

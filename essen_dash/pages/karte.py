@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
+from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 
 from essen_dash.classify import SCHEMES
-from essen_dash.components import card, chart_block, download_links, heading, notices, sync_query_js
+from essen_dash.components import card, chart_block, download_links, heading, notices, sync_query
 from essen_dash.data import AppData, current, memoized
 from essen_dash.format import de_date
 from essen_dash.frames import LEVELS, kennzahl_frame
@@ -165,6 +165,5 @@ def toggle_from_ranking(click, bezirke):
     return [b for b in chosen if b != bezirk_id] if bezirk_id in chosen else chosen + [bezirk_id]
 
 
-clientside_callback(sync_query_js(["indicator", "scheme", "level"]), Output(f"{PAGE}-sync", "data"),
-                    Input(f"{PAGE}-indicator", "value"), Input(f"{PAGE}-scheme", "value"),
-                    Input(f"{PAGE}-level", "value"))
+sync_query(PAGE, ["indicator", "scheme", "level"], Input(f"{PAGE}-indicator", "value"),
+           Input(f"{PAGE}-scheme", "value"), Input(f"{PAGE}-level", "value"))

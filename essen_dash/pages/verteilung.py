@@ -6,16 +6,15 @@ the URL, shows the views and writes every change back into the address bar.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from decimal import Decimal
 
 import dash
-from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from essen_dash import verteilung as vt
-from essen_dash.components import card, chart_block, download_links, notices
+from essen_dash.components import card, chart_block, download_links, notices, sync_query
 from essen_dash.data import AppData, current
 from essen_dash.format import de_date, de_number
 from essen_dash.params import SHELL_PARAMS, Params, as_query, key_kennzahlen, parse, plain_number
@@ -256,17 +255,4 @@ def download_xlsx(clicks, query, stichtag):
 
 
 # Write the setting shown into the address bar (shareable); the shell keeps bezirk and stichtag there.
-clientside_callback(
-    """
-    function(query) {
-        if (!query || typeof query !== 'object') return window.dash_clientside.no_update;
-        const params = new URLSearchParams(window.location.search);
-        const names = """ + json.dumps(list(vt.SETTING_NAMES)) + """;
-        names.forEach(n => query[n] ? params.set(n, query[n]) : params.delete(n));
-        const q = params.toString().replace(/%2C/g, ',').replace(/%3A/g, ':');
-        window.history.replaceState(window.history.state, '', window.location.pathname + (q ? '?' + q : ''));
-        return Date.now();
-    }
-    """,
-    Output(f"{PAGE}-sync", "data"), Input(f"{PAGE}-query", "data"),
-)
+sync_query(PAGE, list(vt.SETTING_NAMES), Input(f"{PAGE}-query", "data"))

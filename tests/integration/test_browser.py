@@ -465,7 +465,7 @@ def test_indicator_switch_updates_values_not_geometry(page, page_log, app_server
 def test_stadtteil_level_shows_only_published_values(page, page_log, app_server, app_tables):
     """Exactly the published Stadtteile carry values; all others are 'kein Wert veröffentlicht', never 0."""
     open_map(page, app_server, page_log, f"?indicator=origin12_pct&scheme=continuous&level=stadtteil&{AT_2016}")
-    hs = at(app_tables, "stadtteile_hotspots")
+    hs = at(app_tables, "stadtteile-hotspots")
     published = dict(zip(hs["stadtteil_nr"].astype(str), hs["origin12_pct"].astype(float)))
     everything = all_stadtteile(app_tables)
     assert len(published) == 8 and len(everything) == 50
@@ -498,7 +498,7 @@ def test_shared_url_restores_view(page, page_log, app_server, app_tables, indica
     assert filter_labels(page) == ["Stadtbezirk I", "Stadtbezirk V"]
     everything = all_stadtteile(app_tables)
     assert map_locations(page) == sorted(everything)
-    hs = at(app_tables, "stadtteile_hotspots")
+    hs = at(app_tables, "stadtteile-hotspots")
     with_value = set(hs["stadtteil_nr"].astype(str)) if indicator == "origin12_pct" else set()
     assert sorted(grey_trace(page)["locations"]) == sorted(everything - with_value)
     assert outline(page) == ("Auswahl: Stadtbezirk I, V", served_bezirk_vertices(app_server, {"I", "V"}))
@@ -628,6 +628,38 @@ def test_filter_chosen_in_ui_persists_across_pages(page, page_log, app_server, a
     settle(page, page_log)
     assert table_column(page, "zuteilung-table") == ["Stadtbezirk III"]
     assert filter_labels(page) == ["Stadtbezirk III"]
+
+
+def test_page_settings_survive_navigation(page, page_log, app_server, app_tables):
+    """The Karte's level and Kennzahl chosen in the UI come back when one leaves and returns by the navigation;
+    so does the Daten page's table. The filter travels too."""
+    open_map(page, app_server, page_log, "?indicator=origin12_pct&bezirk=V")
+    before = snapshot(page)
+    page.locator("#karte-level input[value='stadtteil']").check()
+    wait_for_change(page, before)
+    settle(page, page_log)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('level') === 'stadtteil'")
+
+    page.click("#nav-daten")
+    wait_visible(page, page_log, "#daten-choice")
+    settle(page, page_log)
+    pick(page, "daten-choice", "stadtteile-hotspots")
+    settle(page, page_log)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('tabelle') === 'stadtteile-hotspots'")
+
+    page.click("#nav-karte")
+    page.wait_for_url(re.compile(r"/\?.*level=stadtteil"))
+    wait_visible(page, page_log, MAP_DRAWN)
+    settle(page, page_log)
+    expect(page.locator("#karte-level input:checked")).to_have_value("stadtteil")
+    expect(page.locator("#karte-indicator-value")).to_have_text(catalog(app_tables)["origin12_pct"].label)
+    assert map_locations(page) == sorted(all_stadtteile(app_tables))
+    assert filter_labels(page) == ["Stadtbezirk V"]
+
+    expect(page.locator("#nav-daten")).to_have_attribute("href", re.compile(r"tabelle=stadtteile-hotspots"))
+    page.click("#nav-daten")
+    page.wait_for_url(re.compile(r"/daten\?.*tabelle=stadtteile-hotspots"))
+    expect(page.locator("#daten-choice-value")).to_have_text(DATASETS["stadtteile-hotspots"].title)
 
 
 # --- 7. unknown paths -----------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from essen_dash.views import VIEWS
+from essen_dash.data import current
+from essen_dash.export.charts import parse_request
+from essen_dash.views import VIEWS, build
 from tests.integration.test_browser import AT_2016, open_page
 
 DAY = "2016-09-30"
@@ -34,10 +36,11 @@ def client():
     return create_app().server.test_client()
 
 
+@pytest.mark.parametrize("caption", ["0", "1"], ids=["ohne-satz", "mit-satz"])
 @pytest.mark.parametrize("key", list(VIEWS))
-def test_exported_text_stays_on_the_canvas(client, browser, key):
+def test_exported_text_stays_on_the_canvas(client, browser, key, caption):
     view = VIEWS[key]
-    query = {"page": view.page, "chart": view.chart, "format": "svg",
+    query = {"page": view.page, "chart": view.chart, "format": "svg", "caption": caption,
              **{k: v for k, v in PARAMS.items() if k in (*view.params, "stichtag")}}
     response = client.get("/download/chart", query_string=query)
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -45,6 +48,11 @@ def test_exported_text_stays_on_the_canvas(client, browser, key):
     try:
         page.set_content(response.get_data(as_text=True))
         assert page.evaluate(OUTSIDE_JS) == []
+        texts = " ".join(page.locator("svg text").all_text_contents())
+        data = current()
+        first_words = build(data, key, parse_request(query, data).params).caption.split()[:6]
+        if first_words:  # the table views have no sentence
+            assert (" ".join(first_words) in texts) == (caption == "1")
     finally:
         page.close()
 
