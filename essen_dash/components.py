@@ -51,9 +51,8 @@ def download_links(view: View, p: Params) -> html.Div:
                     id=f"{view.page}-dl-{view.chart}-{fmt.key}",
                     href="/download/chart?" + urlencode({**values, "format": fmt.key}, safe=","))
              for fmt in FORMATS.values()]
-    caption = html.Span(dcc.Checklist(options=[{"label": " mit Satz", "value": "1"}], value=[],
-                                      id=f"{view.page}-dl-{view.chart}-caption", inputClassName="caption-toggle"),
-                        className="hint caption-option", title="den beschreibenden Satz unter die Grafik drucken")
+    caption = html.Button("mit Satz", id=f"{view.page}-dl-{view.chart}-caption", className="btn btn-small caption-toggle",
+                          title="den beschreibenden Satz unter die Grafik drucken", **{"aria-pressed": "false"})
     return html.Div([html.Span("Herunterladen:", className="hint")] + links + [caption], className="downloads")
 
 

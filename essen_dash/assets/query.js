@@ -18,24 +18,28 @@ window.essenQuery = {
     }
 };
 
-/* "mit Satz" beside a chart's downloads: the export prints the chart's German sentence under it (caption=1).
- * The links are set when the box changes and again on the click itself, so a link the page re-rendered since
- * still follows the box.
+/* "mit Satz" beside a chart's downloads, a toggle button: the export prints the chart's German sentence under
+ * it (caption=1). The links are set when it is toggled and again on the click on a link itself, so a link the
+ * page re-rendered since still follows the button.
  */
 (function () {
-    function follow(box) {
-        box.closest('.downloads').querySelectorAll('a[href^="/download/chart"]').forEach(function (a) {
+    function follow(button) {
+        const on = button.getAttribute('aria-pressed') === 'true';
+        button.closest('.downloads').querySelectorAll('a[href^="/download/chart"]').forEach(function (a) {
             const url = new URL(a.getAttribute('href'), window.location.origin);
-            if (box.checked) { url.searchParams.set('caption', '1'); } else { url.searchParams.delete('caption'); }
+            if (on) { url.searchParams.set('caption', '1'); } else { url.searchParams.delete('caption'); }
             a.setAttribute('href', url.pathname + '?' + url.searchParams.toString().replace(/%2C/g, ','));
         });
     }
-    document.addEventListener('change', function (e) {
-        if (e.target.matches && e.target.matches('.caption-toggle')) follow(e.target);
-    });
     document.addEventListener('click', function (e) {
+        const toggle = e.target.closest && e.target.closest('.caption-toggle');
+        if (toggle) {
+            toggle.setAttribute('aria-pressed', toggle.getAttribute('aria-pressed') === 'true' ? 'false' : 'true');
+            follow(toggle);
+            return;
+        }
         const link = e.target.closest && e.target.closest('.downloads a[href^="/download/chart"]');
-        const box = link && link.closest('.downloads').querySelector('.caption-toggle');
-        if (box) follow(box);
+        const button = link && link.closest('.downloads').querySelector('.caption-toggle');
+        if (button) follow(button);
     }, true);
 })();

@@ -465,7 +465,7 @@ def test_indicator_switch_updates_values_not_geometry(page, page_log, app_server
 def test_stadtteil_level_shows_only_published_values(page, page_log, app_server, app_tables):
     """Exactly the published Stadtteile carry values; all others are 'kein Wert veröffentlicht', never 0."""
     open_map(page, app_server, page_log, f"?indicator=origin12_pct&scheme=continuous&level=stadtteil&{AT_2016}")
-    hs = at(app_tables, "stadtteile-hotspots")
+    hs = at(app_tables, "stadtteile_hotspots")
     published = dict(zip(hs["stadtteil_nr"].astype(str), hs["origin12_pct"].astype(float)))
     everything = all_stadtteile(app_tables)
     assert len(published) == 8 and len(everything) == 50
@@ -498,7 +498,7 @@ def test_shared_url_restores_view(page, page_log, app_server, app_tables, indica
     assert filter_labels(page) == ["Stadtbezirk I", "Stadtbezirk V"]
     everything = all_stadtteile(app_tables)
     assert map_locations(page) == sorted(everything)
-    hs = at(app_tables, "stadtteile-hotspots")
+    hs = at(app_tables, "stadtteile_hotspots")
     with_value = set(hs["stadtteil_nr"].astype(str)) if indicator == "origin12_pct" else set()
     assert sorted(grey_trace(page)["locations"]) == sorted(everything - with_value)
     assert outline(page) == ("Auswahl: Stadtbezirk I, V", served_bezirk_vertices(app_server, {"I", "V"}))

@@ -49,18 +49,21 @@ def test_download_links_are_named_by_their_chart(page, page_log, app_server):
 
 
 def test_mit_satz_prints_the_sentence_under_the_export(page, page_log, app_server):
-    """Ticking "mit Satz" makes the chart's downloads carry caption=1; the exported SVG then holds the sentence."""
+    """Pressing "mit Satz" makes the chart's downloads carry caption=1; the exported SVG then holds the sentence."""
     open_page(page, app_server, page_log, "/zuteilung", "#zuteilung-bars-dl a")
     link = page.locator("#zuteilung-dl-bars-svg")
     assert "caption" not in link.get_attribute("href")
-    page.get_by_role("checkbox", name="mit Satz").first.check()
+    toggle = page.locator("#zuteilung-dl-bars-caption")
+    toggle.click()
+    assert toggle.get_attribute("aria-pressed") == "true"
     assert "caption=1" in link.get_attribute("href")
     with page.expect_download() as download:
         link.click()
     svg = open(download.value.path(), encoding="utf-8").read()
     sentence = page.locator("#zuteilung-bars-caption").inner_text().split()[:5]
     assert " ".join(sentence) in re.sub(r"<[^>]+>", " ", svg).replace("  ", " ")
-    page.get_by_role("checkbox", name="mit Satz").first.uncheck()
+    toggle.click()
+    assert toggle.get_attribute("aria-pressed") == "false"
     assert "caption" not in link.get_attribute("href")
 
 
