@@ -19,8 +19,9 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # Debian's Chromium and ChromeDriver for browser tests and static export (never a downloaded browser),
-# a sans-serif font for exported charts, poppler for looking at PDFs.
-DEBS := chromium chromium-driver fonts-liberation poppler-utils
+# a sans-serif font for exported charts, poppler for looking at PDFs, PostgreSQL for the store's tests
+# (the tests start their own server in a temporary folder).
+DEBS := chromium chromium-driver fonts-liberation poppler-utils postgresql
 browser:
 	@if ! dpkg -s $(DEBS) >/dev/null 2>&1; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -46,3 +46,12 @@ def data_copy(tmp_path: Path) -> Path:
 def isolated_cache(tmp_path_factory, monkeypatch):
     """Keep every test's geometry cache out of the working tree."""
     monkeypatch.setenv(paths.CACHE_DIR_ENV, str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """Return the URL of a real PostgreSQL server started for this test session (Debian's postgresql package)."""
+    from tests.pg_server import postgres_server
+
+    with postgres_server() as url:
+        yield url
