@@ -19,8 +19,8 @@ from essen_dash.tables.load import load_tables
 
 TABLES = load_tables(settings().data_dir)
 GEOJSON = json.loads((find_raw_dir(settings()) / FILES["bezirke"]).read_text(encoding="utf-8"))
-INDICATORS = [k for k in TABLES["kennzahlen"]["key"] if k in TABLES["bezirke"].columns]
-BEZIRKE = TABLES["bezirke"]
+BEZIRKE = TABLES.wide("bezirk").rename(columns={"area": "bezirk_id"})
+INDICATORS = [k for k in TABLES["kennzahlen"]["key"] if k in BEZIRKE.columns]
 
 
 def figure(indicator: str):

@@ -97,9 +97,11 @@ def heatmap_sentence(matrix: pd.DataFrame) -> str:
             f"{de_number(top, 1, '%')} der Leistungsbeziehenden aus {group} im Bereich {area}.")
 
 
-def profile_line(row, bezirk_id: str, areas: int) -> str:
+def profile_line(row, bezirk_id: str) -> str:
     """Return one sentence for one Kennzahl of a profile row (``profile_frame``): value, count, city, rank."""
     value = row.value_text.rstrip("*") + (f" ({row.count_text})" if row.count_text else "")
+    if np.isnan(row.value):
+        return f"Stadtbezirk {bezirk_id}: {value}."
     if np.isnan(row.index) and np.isnan(row.share_of_city):
         where = "; einen Wert der Gesamtstadt gibt es nicht"
     elif not np.isnan(row.share_of_city):
@@ -107,4 +109,4 @@ def profile_line(row, bezirk_id: str, areas: int) -> str:
     else:
         where = f", {against_city(row.value, row.city, 1)} dem Wert der Gesamtstadt ({row.city_text})"
     flag = f" * {row.flag}." if row.flag else ""
-    return f"Stadtbezirk {bezirk_id}: {value}{where}; Rang {row.rank} von {areas}.{flag}"
+    return f"Stadtbezirk {bezirk_id}: {value}{where}; {row.rank_text}.{flag}"

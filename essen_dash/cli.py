@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -14,13 +16,27 @@ from essen_dash.paths import Settings
 
 # --- commands ----------------------------------------------------------------------
 
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"kein Datum JJJJ-MM-TT: {text!r}") from None
+
+
+def delivery_of(path: Path, args: argparse.Namespace):
+    from essen_dash.sources.publish import Delivery, file_sha256
+
+    return Delivery(author=args.author, file_name=path.name, sha256=file_sha256(path), note=args.note or "")
+
+
 def cmd_import_vorlage(args: argparse.Namespace, settings: Settings) -> int:
+    from essen_dash.sources.publish import data_source
     from essen_dash.sources.vorlage import read_vorlage
-    from essen_dash.tables.load import DataError, Problem, load_tables
+    from essen_dash.tables.load import DataError, Problem
     from essen_dash.tables.schema import REFERENCE_TABLES, TABLES
     from essen_dash.tables.store import write_tables
 
-    current = load_tables(settings.data_dir)
+    current = data_source(settings).load()
     kept = {name: current[name] for name in REFERENCE_TABLES}
     if args.register is not None:
         register = pd.read_csv(args.register, encoding="utf-8")
@@ -29,15 +45,95 @@ def cmd_import_vorlage(args: argparse.Namespace, settings: Settings) -> int:
             raise DataError(Path(args.register),
                             [Problem(Path(args.register).name, 1, c, "Spalte fehlt") for c in missing])
         kept["stadtteile_register"] = register
-    # Written all or nothing: the result is validated like `validate` before it replaces anything in --out.
-    tables = read_vorlage(args.path, kept["stadtteile_register"])
-    out = Path(args.out)
-    written = write_tables({**tables, **kept}, out)
+    tables = {**read_vorlage(args.path, kept["stadtteile_register"]), **kept}
     doc = tables["documents"].iloc[0]
     print(f"Vorlage {doc['document_id']} gelesen: Bezirksdaten Stand {doc['bezirke_stichtag']:%d.%m.%Y}, "
           f"JobCenter-Daten Stand {doc['jobcenter_stichtag']:%d.%m.%Y}")
-    for path in written:
-        print(f"  geschrieben: {path}")
+    # All or nothing: the merged result is validated like `validate` before it replaces anything.
+    if args.out:
+        for path in write_tables(tables, Path(args.out)):
+            print(f"  geschrieben: {path}")
+    else:
+        source = data_source(settings)
+        print(f"  {source.label}: {source.publish(tables, delivery_of(Path(args.path), args))}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import an office's table (CSV/XLSX) or a whole data package folder into the data in force."""
+    from essen_dash.intake import describe_diff, diff_values, read_office_table
+    from essen_dash.kennzahlen import Catalog
+    from essen_dash.sources.publish import data_source, merged
+    from essen_dash.tables.load import DataError, load_tables
+
+    path = Path(args.file)
+    source = data_source(settings)
+    current = source.load()
+    if path.is_dir():  # a data package: the complete new state
+        delivered, replace = load_tables(path).frames, True
+        what = f"Datenpaket {path}: {len(delivered['values'])} Werte"
+    else:
+        catalog = Catalog.from_table(current["kennzahlen"]).resolved(current, current.stichtage[-1])
+        intake = read_office_table(path, catalog=catalog, register=current["stadtteile_register"],
+                                   stichtag=args.stichtag, level=args.ebene, sheet=args.sheet,
+                                   source=args.quelle)
+        if intake.problems:
+            raise DataError(path, intake.problems, f"Import abgelehnt, es wird nichts veröffentlicht – "
+                                                   f"{len(intake.problems)} Fehler in {path.name}")
+        delivered, replace = {"values": intake.values}, False
+        what = f"{path.name}: {len(intake.values)} Werte ({'lang' if intake.layout == 'long' else 'breit'})"
+    print(what)
+    catalog = Catalog.from_table(delivered.get("kennzahlen", current["kennzahlen"]))
+    for line in describe_diff(diff_values(current["values"], delivered["values"]), catalog):
+        print(f"  {line}")
+    if args.dry_run:  # validated as a publication would be, then nothing is published
+        merged(current.frames, delivered, source.label, replace)
+        print("Probelauf: nichts veröffentlicht.")
+        return 0
+    # merged into the current state and validated as a whole; refused (publishing nothing) if invalid
+    print(f"{source.label}: {source.publish(delivered, delivery_of(path, args), replace=replace)}")
+    return 0
+
+
+def database(settings: Settings):
+    """Return the versioned store in force, or refuse: a data folder given without a database has no versions."""
+    from essen_dash.sources.publish import DatabaseSource, data_source
+
+    source = data_source(settings)
+    if not isinstance(source, DatabaseSource):
+        raise ValueError(f"Versionen gibt es nur in der Datenbank; {source.label} ist ein Datenordner ohne "
+                         f"Versionen (--database-url oder ${paths.DATABASE_URL_ENV} angeben)")
+    source.ready()
+    return source.store
+
+
+def cmd_versions(args: argparse.Namespace, settings: Settings) -> int:
+    store = database(settings)
+    rows = [{"Version": v.number, "aktuell": "ja" if v.is_current else "",
+             "Zeit (UTC)": v.created_at.strftime("%d.%m.%Y %H:%M:%S"), "von": v.author, "Datei": v.file_name,
+             "Werte": v.counts.get("values", 0), "sha256": v.sha256[:12], "Hinweis": v.note}
+            for v in store.versions()]
+    sys.stdout.write(pd.DataFrame(rows).to_string(index=False) + "\n" if rows else "keine Versionen\n")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    store = database(settings)
+    store.rollback(args.number)
+    print(f"Version {args.number} ist jetzt aktuell (alle Versionen bleiben gespeichert).")
+    return 0
+
+
+def cmd_export_data(args: argparse.Namespace, settings: Settings) -> int:
+    from essen_dash.sources.publish import data_source, write_package
+    from essen_dash.tables.load import load_tables
+
+    out = Path(args.dir)
+    if out.exists() and any(out.iterdir()):
+        raise ValueError(f"{out} ist nicht leer; bitte einen neuen oder leeren Ordner angeben")
+    write_package(data_source(settings).load().frames, out)
+    load_tables(out)  # the written package passes every rule of `validate`
+    print(f"Datenpaket geschrieben: {out}")
     return 0
 
 
@@ -66,11 +162,20 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     from essen_dash.data import load_app_data
-    from essen_dash.datasets import DATASETS, iso_dates
+    from essen_dash.datasets import DATASETS, iso_dates, kennzahl_values
 
-    df = iso_dates(DATASETS[args.table].get(load_app_data(settings, maps=False)))
+    data = load_app_data(settings, maps=False)
+    if args.table == "values":
+        if not args.kennzahl:
+            raise ValueError("show values braucht --kennzahl (Schlüssel, siehe essen-dash show kennzahlen)")
+        df = kennzahl_values(data, args.kennzahl, args.ebene, args.stichtag)
+    else:
+        df = DATASETS[args.table].get(data)
+    df = iso_dates(df)
     if args.format == "json":
         print(df.to_json(orient="records", force_ascii=False, indent=1))
+    elif args.format == "table":
+        sys.stdout.write(df.to_string(index=False) + "\n")
     else:
         sys.stdout.write(df.to_csv(index=False, lineterminator="\n"))
     return 0
@@ -170,7 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     def folder_options(parser: argparse.ArgumentParser, default) -> argparse.ArgumentParser:
         parser.add_argument("--data-dir", default=default,
-                            help=f"Datenordner (sonst ${paths.DATA_DIR_ENV} oder die mitgelieferten Daten)")
+                            help=f"Datenpaket (sonst ${paths.DATA_DIR_ENV} oder die mitgelieferten Daten); ohne "
+                                 "Datenbank wird es unverändert gelesen, sonst ist es die erste Version einer neuen")
+        parser.add_argument("--database-url", default=default,
+                            help=f"Datenbank (SQLAlchemy-URL, sonst ${paths.DATABASE_URL_ENV}; Standard: SQLite in "
+                                 f"{paths.DEFAULT_STATE_DIR / paths.DATABASE_FILE})")
         parser.add_argument("--geo-dir", default=default,
                             help=f"Ordner der Grenzdateien (sonst ${paths.GEO_DIR_ENV}, geo/, ../shared/geo)")
         return parser
@@ -193,19 +302,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="Zahl der Worker-Prozesse (Standard: 2–4 nach Kernen)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("import-vorlage", parents=[common], help="Ratsvorlage (Textformat) in Tabellen umwandeln")
+    def delivery_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--author", default=getpass.getuser(), help="wer einspielt (Standard: Benutzername)")
+        parser.add_argument("--note", help="Hinweis zur Version")
+
+    p = sub.add_parser("import", parents=[common],
+                       help="Tabelle des Amts für Statistik oder des JobCenters (CSV, XLSX) oder ein ganzes Datenpaket "
+                            "(Ordner) als neue Version veröffentlichen")
+    p.add_argument("file")
+    p.add_argument("--stichtag", type=iso_date, help="JJJJ-MM-TT (sonst aus einer Stichtag-Spalte oder „Stand:“)")
+    p.add_argument("--ebene", choices=("bezirk", "stadtteil"), help="sonst aus der Gebietsspalte")
+    p.add_argument("--sheet", help="Blatt einer XLSX-Datei (Standard: das erste)")
+    p.add_argument("--quelle", default="Stadt Essen, Amt für Statistik (FB 12)", help="liefernde Stelle")
+    p.add_argument("--dry-run", action="store_true", help="nur zeigen, was sich ändern würde")
+    delivery_options(p)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("import-vorlage", parents=[common], help="Ratsvorlage (Textformat) einspielen")
     p.add_argument("path")
-    p.add_argument("--out", required=True, help="Zielordner; vorhandene andere Stichtage bleiben erhalten")
-    p.add_argument("--register", help="Stadtteilverzeichnis (CSV); sonst das des Datenordners")
+    p.add_argument("--out", help="in diesen Datenordner schreiben statt zu veröffentlichen; andere Stichtage "
+                                 "bleiben erhalten")
+    p.add_argument("--register", help="Stadtteilverzeichnis (CSV); sonst das der aktuellen Daten")
+    delivery_options(p)
     p.set_defaults(func=cmd_import_vorlage)
+
+    p = sub.add_parser("versions", parents=[common], help="Versionen der Datenbank auflisten")
+    p.set_defaults(func=cmd_versions)
+
+    p = sub.add_parser("rollback", parents=[common], help="eine frühere Version wieder aktuell machen")
+    p.add_argument("number", type=int)
+    p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("export-data", parents=[common], help="die aktuellen Daten als Datenpaket (CSV) schreiben")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_export_data)
 
     p = sub.add_parser("validate", parents=[common], help="Datenordner prüfen und Datenqualität berichten")
     p.add_argument("dir", nargs="?")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("show", parents=[common], help="Eine Tabelle ausgeben")
-    p.add_argument("table", choices=list(DATASETS))
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p = sub.add_parser("show", parents=[common], help="Eine Tabelle ausgeben, oder mit „values“ die Werte einer "
+                                                      "Kennzahl samt Status")
+    p.add_argument("table", choices=["values", *DATASETS])
+    p.add_argument("--kennzahl", help="bei values: Schlüssel der Kennzahl")
+    p.add_argument("--ebene", choices=("bezirk", "stadtteil"), default="bezirk", help="bei values")
+    p.add_argument("--stichtag", type=iso_date, help="bei values: JJJJ-MM-TT (Standard: alle)")
+    p.add_argument("--format", choices=("csv", "json", "table"), default="csv")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("export", parents=[common], help="Diagramm oder Karte als PNG, SVG oder PDF exportieren")
@@ -242,13 +384,19 @@ def main(argv: list[str] | None = None) -> int:
     from essen_dash.sources.vorlage import VorlageParseError
     from essen_dash.tables.load import DataError
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     args = build_parser().parse_args(argv)
-    settings = paths.settings(getattr(args, "data_dir", None), getattr(args, "geo_dir", None))
+    settings = paths.settings(getattr(args, "data_dir", None), getattr(args, "geo_dir", None),
+                              database_url=getattr(args, "database_url", None))
     try:
         return args.func(args, settings)
     except (DataError, VorlageParseError, GeometryNotFound, GeometryJoinError, OSError, ValueError, ExportError,
             ExportUnavailable) as exc:
         print(f"FEHLER: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:  # the database unreachable or refusing: its own words, without a traceback
+        print(f"FEHLER: Datenbank {settings.database_url}: {getattr(exc, 'orig', None) or exc}", file=sys.stderr)
         return 1
 
 

@@ -14,14 +14,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from essen_dash.format import de_date
 from essen_dash.geo.boundaries import (ATTRIBUTION, Boundaries, GeometryJoinError, GeometryNotFound, jobcenter_areas,
                                       load_boundaries)
 from essen_dash.kennzahlen import Catalog
 from essen_dash.paths import Settings
-from essen_dash.tables.load import Tables, load_tables
+from essen_dash.sources.publish import data_source
+from essen_dash.tables.load import Tables
 from essen_dash.tables.quality import Finding, findings
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ class AppData:
     jobcenter_geo: dict = field(default_factory=dict)
     #: the catalog with data-dependent labels filled in, per Stichtag
     catalogs: dict = field(default_factory=dict)
+    #: the state of the data source these tables were read at (its version, or its files' fingerprint)
+    revision: object = None
 
     @property
     def stichtage(self) -> list[date]:
@@ -54,25 +56,52 @@ class AppData:
         return self.catalogs[stichtag]
 
     def document(self, stichtag: date):
-        """Return the source record of the Bezirk data of ``stichtag``."""
+        """Return the council submission the values of ``stichtag`` were published in, or None (a delivery)."""
         docs = self.tables["documents"]
-        return docs[docs["bezirke_stichtag"] == stichtag].iloc[0]
+        found = docs[docs["bezirke_stichtag"] == stichtag]
+        return found.iloc[0] if len(found) else None
+
+    def sources(self, stichtag: date) -> list[str]:
+        """Return who delivered the values of ``stichtag`` (e.g. ``Stadt Essen, FB 12``), in order of delivery."""
+        v = self.tables["values"]
+        return list(dict.fromkeys(v[v["stichtag"] == stichtag]["source"]))
 
     def jobcenter_stichtag(self, stichtag: date) -> date:
-        """Return the JobCenter Stichtag published together with the Bezirk data of ``stichtag``."""
-        return self.document(stichtag)["jobcenter_stichtag"]
+        """Return the JobCenter Stichtag shown with ``stichtag``: the one published with it, else the latest one
+        before it (else the first there is)."""
+        doc = self.document(stichtag)
+        if doc is not None:
+            return doc["jobcenter_stichtag"]
+        days = sorted(self.tables["jobcenter"]["stichtag"].unique())
+        return max((d for d in days if d <= stichtag), default=days[0])
+
+    def jobcenter_source(self, stichtag: date) -> str:
+        """Return who published the JobCenter figures shown with ``stichtag``."""
+        docs = self.tables["documents"]
+        doc = docs[docs["jobcenter_stichtag"] == self.jobcenter_stichtag(stichtag)].iloc[0]
+        return f"Stadt Essen, {doc['jobcenter_source']}"
+
+    def source_detail(self, stichtag: date) -> str:
+        """Return where the values of ``stichtag`` come from, with the submission and section where there is one."""
+        doc = self.document(stichtag)
+        where = f", in Ratsvorlage {doc['document_id']} (Abschnitt {doc['bezirke_section']})" if doc is not None else ""
+        return "; ".join(self.sources(stichtag)) + where
 
     def source_line(self, stichtag: date, kind: str = "bezirke", geometry: bool = True) -> str:
         """Return the source line for figures, from the data's source records."""
-        doc = self.document(stichtag)
-        text = f"Quelle: Stadt Essen, {doc[f'{kind}_source']}, Stand {de_date(doc[f'{kind}_stichtag'])}"
+        if kind == "jobcenter":
+            text = f"Quelle: {self.jobcenter_source(stichtag)}, Stand {de_date(self.jobcenter_stichtag(stichtag))}"
+        else:
+            text = f"Quelle: {'; '.join(self.sources(stichtag))}, Stand {de_date(stichtag)}"
         return f"{text}; {ATTRIBUTION.split(',')[0]}" if geometry else text
 
 
 def load_app_data(settings: Settings, maps: bool = True) -> AppData:
     """Load and validate tables, then boundaries (unless ``maps`` is false, e.g. for tables on the command line);
     missing boundaries are reported, not fatal."""
-    tables = load_tables(settings.data_dir)
+    source = data_source(settings)
+    revision = source.revision()  # before reading: a publication during the read is noticed at the next check
+    tables = source.load()
     boundaries, problem = None, "Grenzen nicht geladen"
     try:
         if maps:
@@ -86,7 +115,7 @@ def load_app_data(settings: Settings, maps: bool = True) -> AppData:
         jc_geo = {day: jobcenter_areas(boundaries.stadtteile, rows) for day, rows in cw.groupby("stichtag")}
     catalog = Catalog.from_table(tables["kennzahlen"])
     catalogs = {day: catalog.resolved(tables, day) for day in tables.stichtage}
-    return AppData(tables, boundaries, problem, tuple(findings(tables, catalog)), jc_geo, catalogs)
+    return AppData(tables, boundaries, problem, tuple(findings(tables, catalog)), jc_geo, catalogs, revision)
 
 
 # --- memo of pure builders, outside the bundle ------------------------------------------
@@ -112,25 +141,17 @@ def _forget_views() -> None:
 
 # --- the bundle in force --------------------------------------------------------------------
 
-#: How often (seconds) a request may check whether the data files changed.
+#: How often (seconds) a request may check whether other data came into force (a new version, changed files).
 RELOAD_INTERVAL_S = 2.0
-
-
-def fingerprint(folder: Path) -> tuple:
-    """Return (name, size, mtime) of every file in the data folder: cheap to compare."""
-    try:
-        return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()))
-    except OSError:
-        return ()
 
 
 @dataclass
 class _Holder:
-    """The bundle in force, and when its folder was last looked at (one per process, same in every worker)."""
+    """The bundle in force, and when its source was last looked at (one per process, same in every worker)."""
 
     data: AppData | None = None
     settings: Settings | None = None
-    fingerprint: tuple = ()
+    revision: object = None
     checked_at: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -141,29 +162,34 @@ _holder = _Holder()
 def install(data: AppData, settings: Settings) -> None:
     """Make ``data`` the bundle the pages read (at start-up, or after a successful reload)."""
     _holder.data, _holder.settings = data, settings
-    _holder.fingerprint, _holder.checked_at = fingerprint(settings.data_dir), time.monotonic()
+    _holder.revision, _holder.checked_at = data.revision, time.monotonic()
     _forget_views()
 
 
 def reload_if_changed() -> bool:
-    """Reload when the data files changed; keep serving the last good data if the new files are bad."""
+    """Reload when other data came into force; keep serving the last good data if they cannot be read."""
     h = _holder
     if h.settings is None or time.monotonic() - h.checked_at < RELOAD_INTERVAL_S or not h.lock.acquire(blocking=False):
         return False
+    source = data_source(h.settings)
     try:
         h.checked_at = time.monotonic()
-        now = fingerprint(h.settings.data_dir)
-        if now == h.fingerprint:
+        try:
+            now = source.revision()
+        except Exception as exc:  # the database unreachable for a moment: keep serving, look again later
+            log.error("Datenquelle %s nicht erreichbar, es bleiben die bisherigen Daten: %s", source.label, exc)
             return False
-        h.fingerprint = now  # a broken state is reported once, not on every request
+        if now == h.revision:
+            return False
+        h.revision = now  # a broken state is reported once, not on every request
         try:
             fresh = load_app_data(h.settings)
         except Exception as exc:  # any failure keeps the last good data
-            log.error("Neue Daten in %s abgelehnt, es bleiben die bisherigen: %s", h.settings.data_dir, exc)
+            log.error("Neue Daten in %s abgelehnt, es bleiben die bisherigen: %s", source.label, exc)
             return False
-        h.data = fresh
+        h.data, h.revision = fresh, fresh.revision
         _forget_views()
-        log.info("Daten aus %s neu geladen", h.settings.data_dir)
+        log.info("Daten aus %s neu geladen (Stand %s)", source.label, fresh.revision)
         return True
     finally:
         h.lock.release()

@@ -8,20 +8,18 @@ from datetime import date
 import pandas as pd
 
 from essen_dash.data import AppData
-from essen_dash.datasets import DATASETS, iso_dates
+from essen_dash.datasets import DATASETS, column_info, iso_dates
 from essen_dash.format import de_date
 from essen_dash.tables.schema import LICENCE_DL_DE_BY, LICENCE_FIGURES, TABLES
+from essen_dash.tables.store import as_strings
 
 BOM = "\ufeff"
 
 
-def german_headers(name: str, df: pd.DataFrame) -> list[str]:
-    """Return the German column titles (with unit) of a dataset; computed tables keep their own names."""
-    table = TABLES.get(DATASETS[name].table)
-    if table is None:
-        return list(df.columns)
-    titles = {c.name: f"{c.title} ({c.unit})" if c.unit else c.title for c in table.columns}
-    return [titles.get(c, c) for c in df.columns]
+def german_headers(data: AppData, name: str, df: pd.DataFrame) -> list[str]:
+    """Return the German column titles (with unit) of a dataset."""
+    info = column_info(data, name, df)
+    return [info[c].title for c in df.columns]
 
 
 def german_cells(df: pd.DataFrame) -> pd.DataFrame:
@@ -35,16 +33,19 @@ def german_cells(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def german_csv(name: str, df: pd.DataFrame) -> bytes:
+def german_csv(data: AppData, name: str, df: pd.DataFrame) -> bytes:
     """Return a CSV German Excel opens in columns: semicolon, decimal comma, UTF-8 with BOM, German headers."""
-    text = german_cells(df).to_csv(sep=";", decimal=",", index=False, header=german_headers(name, df),
+    text = german_cells(df).to_csv(sep=";", decimal=",", index=False, header=german_headers(data, name, df),
                                    lineterminator="\r\n")
     return (BOM + text).encode("utf-8")
 
 
-def contract_csv(df: pd.DataFrame) -> bytes:
-    """Return the CSV of the data contract (comma, decimal point, ISO dates, column keys), as in data/."""
-    return iso_dates(df).to_csv(index=False, lineterminator="\n").encode("utf-8")
+def contract_csv(name: str, df: pd.DataFrame) -> bytes:
+    """Return the CSV of the data contract (comma, decimal point, ISO dates, column keys): a stored table's rows
+    exactly as its file in data/ writes them."""
+    table = TABLES.get(DATASETS[name].table)
+    cells = as_strings(table, df) if table is not None else iso_dates(df)
+    return cells.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def sources_sheet(data: AppData) -> pd.DataFrame:
@@ -73,5 +74,5 @@ def workbook(data: AppData, frames: dict[str, pd.DataFrame]) -> bytes:
     with pd.ExcelWriter(out, engine="openpyxl") as xlsx:
         sources_sheet(data).to_excel(xlsx, sheet_name="Quellen", index=False)
         for name, df in frames.items():
-            german_cells(df).to_excel(xlsx, sheet_name=name[:31], index=False, header=german_headers(name, df))
+            german_cells(df).to_excel(xlsx, sheet_name=name[:31], index=False, header=german_headers(data, name, df))
     return out.getvalue()

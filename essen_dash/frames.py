@@ -13,13 +13,16 @@ import numpy as np
 import pandas as pd
 
 from essen_dash.data import AppData, memoized
-from essen_dash.kennzahlen import LEVEL_TABLES, NO_CITY_VALUE, city_value, evaluate, formula_inputs, level_values
+from essen_dash.kennzahlen import NO_CITY_VALUE, city_value, evaluate, formula_inputs, level_values
 from essen_dash.tables.load import Tables
 from essen_dash.tables.schema import BEZIRK_IDS
 
 LEVELS = {"bezirk": "Stadtbezirke", "stadtteil": "Stadtteile"}
 #: the mark of a published figure the source contradicts (its explanation travels with it as ``flag``)
 FLAG = "*"
+#: what an area shows in place of a value it does not have, by the value's state
+STATE_TEXT = {"withheld": "gesperrt (Geheimhaltung)", "missing": "kein Wert", "derived": "kein Wert",
+              "published": "kein Wert"}
 UNASSIGNED = "nicht zugeordnet"  # the JobCenter table's row for recipients without an area
 DEFAULT_LEVEL = "bezirk"
 
@@ -46,12 +49,35 @@ def level_areas(tables: Tables, level: str) -> pd.DataFrame:
 def area_values(data: AppData, level: str, stichtag: date) -> pd.DataFrame:
     """Return every area of the level with a column per Kennzahl of the level: published values as published,
     derived ones by their formula; an area without a published value stays missing (never 0)."""
-    table, key = LEVEL_TABLES[level]
     catalog = data.catalog(stichtag)
-    published = at(data.tables[table], stichtag).assign(key=lambda d: d[key].astype(str))
+    v = data.tables["values"]
+    v = v[(v["stichtag"] == stichtag) & (v["level"] == level)]
     columns = [k.key for k in catalog.at_level(level) if not k.is_derived]
-    merged = level_areas(data.tables, level).merge(published[["key", *columns]], on="key", how="left", validate="1:1")
+    published = v.pivot(index="area", columns="kennzahl", values="value").reindex(columns=columns)
+    published.columns.name = None
+    merged = level_areas(data.tables, level).merge(published, left_on="key", right_index=True, how="left",
+                                                   validate="1:1")
     return level_values(catalog, merged, level)
+
+
+@memoized
+def area_states(data: AppData, level: str, stichtag: date) -> pd.DataFrame:
+    """Return the state of every Kennzahl of every area of the level (rows: area keys in official order):
+    published, withheld (by the source), derived (by formula from values that exist) or missing."""
+    catalog = data.catalog(stichtag)
+    v = data.tables["values"]
+    v = v[(v["stichtag"] == stichtag) & (v["level"] == level)]
+    keys = level_areas(data.tables, level)["key"]
+    delivered = v.pivot(index="area", columns="kennzahl", values="state").reindex(index=keys)
+    values = area_values(data, level, stichtag).set_index("key")
+    out = pd.DataFrame(index=keys)
+    for k in catalog.at_level(level):
+        if k.is_derived:
+            out[k.key] = np.where(values[k.key].notna(), "derived", "missing")
+        else:
+            got = delivered[k.key] if k.key in delivered else pd.Series(pd.NA, index=keys)
+            out[k.key] = got.fillna("missing").to_numpy()
+    return out
 
 
 @memoized
@@ -66,7 +92,8 @@ def city_values(data: AppData, stichtag: date) -> dict[str, float | None]:
 @memoized
 def kennzahl_frame(data: AppData, key: str, level: str, stichtag: date) -> pd.DataFrame:
     """Return one Kennzahl for every area of a level: value, rank (1 = highest), the city value, the count a
-    share is taken of (``count_text``, where the level has it) and the source's inconsistency (``flag``)."""
+    share is taken of (``count_text``, where the level has it), the source's inconsistency (``flag``) and the
+    value's ``state`` (published, derived, withheld, missing)."""
     catalog = data.catalog(stichtag)
     k = catalog[key]
     values = area_values(data, level, stichtag)
@@ -86,6 +113,8 @@ def kennzahl_frame(data: AppData, key: str, level: str, stichtag: date) -> pd.Da
     flags = {f.area: f.note() for f in data.quality
              if f.is_discrepancy and f.kennzahl == key and f.stichtag == stichtag}
     out["flag"] = [flags.get(key, "") for key in out["key"]] if level == "bezirk" else ""
+    states = area_states(data, level, stichtag)
+    out["state"] = states[key].to_numpy() if key in states else "missing"
     return out
 
 
@@ -99,9 +128,13 @@ def profile_frame(data: AppData, bezirk_id: str, stichtag: date) -> pd.DataFrame
         value, city = float(frame.loc[bezirk_id, "value"]), float(frame.loc[bezirk_id, "city_value"])
         comparable = k.has_reference and not np.isnan(city) and city != 0
         flag = frame.loc[bezirk_id, "flag"]
+        rank = frame.loc[bezirk_id, "rank"]
+        ranked = int(frame["value"].notna().sum())
         rows.append({"key": k.key, "label": k.short, "long": k.label, "unit": k.unit, "kind": k.kind,
-                     "value": value, "city": city, "rank": int(frame.loc[bezirk_id, "rank"]),
-                     "value_text": k.format(value) + (FLAG if flag else ""), "flag": flag,
+                     "value": value, "city": city, "rank": None if pd.isna(rank) else int(rank),
+                     "rank_text": "ohne Rang" if pd.isna(rank) else f"Rang {int(rank)} von {ranked}",
+                     "value_text": (k.format(value) + (FLAG if flag else "")) if not np.isnan(value)
+                     else STATE_TEXT[frame.loc[bezirk_id, "state"]], "flag": flag,
                      "count_text": frame.loc[bezirk_id, "count_text"],
                      "city_text": k.format(city) if comparable else NO_CITY_VALUE,
                      "index": 100 * value / city if comparable and k.kind != "count" else float("nan"),

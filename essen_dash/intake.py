@@ -264,6 +264,8 @@ def _frame(rows: list[list[str]], index: list[int]) -> pd.DataFrame:
 
 
 DELIMITERS = (";", "\t", ",")
+#: the longest cell read (the csv module's own default limit, 128 KiB)
+MAX_CELL = 131_072
 
 
 def _split(lines: list[str], delimiter: str) -> list[list[str]]:
@@ -306,14 +308,21 @@ def read_csv_grid(file: str, data: bytes, sheet: str | None) -> Grid:
                                    "Zeichenkodierung nicht erkannt (weder UTF-8 noch Windows-1252)")]) from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text.splitlines()[:HEADER_REGION]))
     rows, lines, last = [], [], 0
+
+    def too_big() -> Refused:
+        return Refused([Problem(file, last + 1, None, "Datei nicht lesbar (eine Zelle ist zu groß für eine "
+                                                      "CSV-Tabelle)")])
+
     try:
         for cells in reader:
+            # our own limit: the csv module's is process-wide, and other libraries (frictionless) raise it
+            if any(len(c) > MAX_CELL for c in cells):
+                raise too_big()
             rows.append(cells)
             lines.append(last + 1)
             last = reader.line_num
-    except csv.Error:  # a cell beyond the csv module's size limit (128 KiB)
-        raise Refused([Problem(file, last + 1, None, "Datei nicht lesbar (eine Zelle ist zu groß für eine "
-                                                     "CSV-Tabelle)")]) from None
+    except csv.Error:  # a cell beyond the csv module's size limit
+        raise too_big() from None
     return Grid(_frame(rows, lines), None)
 
 

@@ -14,6 +14,7 @@ floats, pandas Series, or :class:`Interval` for the quality report.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 import re
 from collections.abc import Callable, Mapping
@@ -22,12 +23,13 @@ from functools import cached_property
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from essen_dash.format import de_number
 
-#: the tables holding published values of each level, and their area key
-LEVEL_TABLES = {"bezirk": ("bezirke", "bezirk_id"), "stadtteil": ("stadtteile_hotspots", "stadtteil_nr")}
+#: the range of a value by the Kennzahl's kind: a share is a percentage, a count is never negative
+KIND_LIMITS: dict[str, tuple[float | None, float | None]] = {"share": (0.0, 100.0), "count": (0.0, None)}
 NO_CITY_VALUE = "kein Wert der Gesamtstadt"
 OPERATORS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
@@ -166,6 +168,11 @@ class Kennzahl:
     def has_reference(self) -> bool:
         return self.reference != "none"
 
+    @property
+    def limits(self) -> tuple[float | None, float | None]:
+        """Return the range a value of this Kennzahl must lie in (None: open), from its kind."""
+        return KIND_LIMITS.get(self.kind, (None, None))
+
     def format(self, value: float | None) -> str:
         return de_number(value, self.decimals, self.unit)
 
@@ -272,17 +279,33 @@ class Catalog(Mapping[str, Kennzahl]):
 
 # --- values ------------------------------------------------------------------------------------
 
+def value_rule(k: Kennzahl, value: float, shown: str | None = None) -> str | None:
+    """Return the rule a delivered value of ``k`` breaks (range of its kind, counts whole), if any."""
+    shown = f"{value:g}".replace(".", ",") if shown is None else shown
+    if not math.isfinite(value):
+        return f"Wert {shown} ist keine endliche Zahl"
+    low, high = k.limits
+    unit = " %" if k.unit == "%" else ""
+    if low is not None and value < low:
+        return f"Wert {shown} liegt unter dem Mindestwert {low:g}{unit}"
+    if high is not None and value > high:
+        return f"Wert {shown} liegt über dem Höchstwert {high:g}{unit}"
+    if k.kind == "count" and value != int(value):
+        return f"Wert {shown} ist keine ganze Zahl (die Kennzahl zählt {k.unit or 'Einheiten'})"
+    return None
+
+
 def level_values(catalog: Catalog, published: pd.DataFrame, level: str) -> pd.DataFrame:
     """Return ``published`` (one row per area, a column per published Kennzahl) with every Kennzahl of the
     level as a float column: published ones as they are, derived ones by formula (missing inputs stay missing)."""
-    out = published.copy()
-    for k in catalog.at_level(level):
-        if not k.is_derived:
-            out[k.key] = pd.to_numeric(out[k.key], errors="coerce").astype(float)
+    columns = {k.key: pd.to_numeric(published[k.key], errors="coerce").astype(float)
+               for k in catalog.at_level(level) if not k.is_derived}
     for k in catalog.derivation_order():
         if level in k.levels:
-            out[k.key] = evaluate(k.tree, {name: out[name].astype(float) for name in k.inputs})
-    return out
+            derived = evaluate(k.tree, {name: columns[name] for name in k.inputs})
+            columns[k.key] = derived.where(np.isfinite(derived))  # a division by 0 has no value, not infinity
+    rest = published.drop(columns=[c for c in columns if c in published])
+    return pd.concat([rest, pd.DataFrame(columns, index=published.index)], axis=1)
 
 
 def city_value(catalog: Catalog, key: str, bezirk_values: pd.DataFrame, city: pd.DataFrame) -> float | None:

@@ -17,6 +17,8 @@ REPO_ROOT = PACKAGE_DIR.parent
 DATA_DIR_ENV = "ESSEN_DASH_DATA_DIR"
 GEO_DIR_ENV = "ESSEN_DASH_GEO_DIR"
 CACHE_DIR_ENV = "ESSEN_DASH_CACHE_DIR"
+DATABASE_URL_ENV = "ESSEN_DASH_DATABASE_URL"
+STATE_DIR_ENV = "ESSEN_DASH_STATE_DIR"
 
 #: The shared raw boundary files the project was given (a sibling of the checkout); never copied into the repo.
 SHARED_GEO_DIR = REPO_ROOT.parent / "shared" / "geo"
@@ -36,14 +38,23 @@ DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cac
     if not (REPO_ROOT / "pyproject.toml").is_file() else REPO_ROOT / ".cache"
 
 
+#: Where the default database (SQLite) lives: ``var/`` of a checkout, else the user's data folder.
+DEFAULT_STATE_DIR = REPO_ROOT / "var" if (REPO_ROOT / "pyproject.toml").is_file() else \
+    Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "essen-dash"
+DATABASE_FILE = "essen-dash.db"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where one process reads its data and boundaries and keeps its caches."""
 
+    #: the data package: the first version of a new database, or, without a database, the data served as they are
     data_dir: Path = DEFAULT_DATA_DIR
     #: an explicitly configured boundary folder; None searches the project's ``geo/``, then ``../shared/geo``
     geo_dir: Path | None = None
     cache_dir: Path = DEFAULT_CACHE_DIR
+    #: the versioned store (SQLAlchemy URL); None serves ``data_dir`` itself, read as it is
+    database_url: str | None = None
 
     def geo_dirs(self) -> list[Path]:
         """Return the folders searched for boundary files, in order."""
@@ -51,11 +62,19 @@ class Settings:
 
 
 def settings(data_dir: str | Path | None = None, geo_dir: str | Path | None = None,
-             cache_dir: str | Path | None = None) -> Settings:
-    """Return the settings in force: explicit values first, then the environment, then the defaults."""
+             cache_dir: str | Path | None = None, database_url: str | None = None) -> Settings:
+    """Return the settings in force: explicit values first, then the environment, then the defaults.
+
+    The data live in a database: the one configured, else SQLite in the state folder. Only a data folder given
+    explicitly without a database is served as it is (read from its files, no versions).
+    """
     def pick(value, env: str, default):
         chosen = value or os.environ.get(env)
         return Path(chosen) if chosen else default
 
-    return Settings(pick(data_dir, DATA_DIR_ENV, DEFAULT_DATA_DIR), pick(geo_dir, GEO_DIR_ENV, None),
-                    pick(cache_dir, CACHE_DIR_ENV, DEFAULT_CACHE_DIR))
+    folder = pick(data_dir, DATA_DIR_ENV, None)
+    url = database_url or os.environ.get(DATABASE_URL_ENV)
+    if not url and folder is None:
+        url = f"sqlite:///{pick(None, STATE_DIR_ENV, DEFAULT_STATE_DIR) / DATABASE_FILE}"
+    return Settings(folder or DEFAULT_DATA_DIR, pick(geo_dir, GEO_DIR_ENV, None),
+                    pick(cache_dir, CACHE_DIR_ENV, DEFAULT_CACHE_DIR), url)

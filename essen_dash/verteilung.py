@@ -660,8 +660,8 @@ def xlsx_bytes(data: AppData, p: Params) -> bytes:
     ], columns=["Punkt", "Angabe"])
     sources = pd.DataFrame([
         ("Bezirkswerte", data.source_line(p.stichtag, geometry=False).removeprefix("Quelle: ")),
-        ("Dokument", f"Ratsvorlage {doc['document_id']} „{doc['title']}“ vom {de_date(doc['document_date'])}, "
-                     f"Abschnitt {doc['bezirke_section']}"),
+        *([("Dokument", f"Ratsvorlage {doc['document_id']} „{doc['title']}“ vom {de_date(doc['document_date'])}, "
+                        f"Abschnitt {doc['bezirke_section']}")] if doc is not None else []),
         ("Projektwohnungen", f"{data.catalog(p.stichtag)[ALLOCATION[0]].label}: veröffentlichter Anteil, "
                              "gleiche Quelle"),
         ("Gesamtmenge", total_source(p).removeprefix("Gesamtmenge: ")),

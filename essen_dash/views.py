@@ -30,7 +30,6 @@ from essen_dash.frames import (ALLOCATION, LEVELS, UNASSIGNED, allocation_frame,
                                jobcenter_map_view, jobcenter_matrix, kennzahl_frame, outline_coords, overlapping_areas,
                                profile_frame)
 from essen_dash.params import ParamError, Params, parse
-from essen_dash.tables.schema import BEZIRK_IDS
 
 Geo = Callable[[str], Union[str, dict]]
 
@@ -210,7 +209,7 @@ def bezirk_kennzahlen(data: AppData, p: Params, geo: Geo) -> Chart:
     table = pd.DataFrame({"Kennzahl": first["long"]})
     for b, rows in frames.items():
         table[f"Stadtbezirk {b}"] = rows["value_text"].to_numpy()
-        table[f"Rang {b} (von 9)"] = rows["rank"].astype(str).to_numpy()
+        table[f"Rang {b}"] = rows["rank_text"].str.removeprefix("Rang ").to_numpy()
     table["Gesamtstadt"] = first["city_text"].to_numpy()
     notes = "".join(f"<br>* Stadtbezirk {b}, {r.label}: {r.flag}" for b, rows in frames.items()
                     for r in rows.itertuples() if r.flag)
@@ -225,7 +224,7 @@ def bezirk_summary(data: AppData, p: Params, geo: Geo) -> Chart:
     bezirk_id = p.bezirk[0]
     rows = profile_frame(data, bezirk_id, p.stichtag)
     table = pd.DataFrame({"Kennzahl": rows["label"],
-                          "Einordnung": [captions.profile_line(r, bezirk_id, len(BEZIRK_IDS))
+                          "Einordnung": [captions.profile_line(r, bezirk_id)
                                          for r in rows.itertuples()]})
     return _table_chart(table, f"Stadtbezirk {bezirk_id} auf einen Blick", f"Stand {de_date(p.stichtag)}",
                         data.source_line(p.stichtag, geometry=False))
@@ -306,6 +305,9 @@ def view_params(view: View, raw: Mapping[str, object], data: AppData, *, strict:
             raise ParamError("Für diese Ansicht genau einen Stadtbezirk angeben, z. B. bezirk=III")
     if view.needs_geometry and data.boundaries is None:
         raise ViewError(f"Karten sind nicht verfügbar: {data.geometry_problem}")
+    if "key" in view.params and not p.key:
+        raise ViewError(f"Kein Schlüssel möglich: am {de_date(p.stichtag)} hat keine Zählkennzahl einen Wert für "
+                        "jeden der neun Stadtbezirke")
     return p, notices
 
 

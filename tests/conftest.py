@@ -44,8 +44,9 @@ def data_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
-    """Keep every test's geometry cache out of the working tree."""
+    """Keep every test's geometry cache and default database out of the working tree."""
     monkeypatch.setenv(paths.CACHE_DIR_ENV, str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv(paths.STATE_DIR_ENV, str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture(scope="session")

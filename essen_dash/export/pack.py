@@ -38,12 +38,9 @@ def definitions_chart(data: AppData, day: date) -> Chart:
 
 def sources_chart(data: AppData, day: date) -> Chart:
     """Return the pack's last page: sources and the source's discrepancies."""
-    doc = data.document(day)
     lines = [
-        ("Bezirksdaten", f"Stadt Essen, {doc['bezirke_source']}, Stand {de_date(doc['bezirke_stichtag'])}; "
-                         f"Ratsvorlage {doc['document_id']}, Abschnitt {doc['bezirke_section']}"),
-        ("JobCenter-Daten", f"Stadt Essen, {doc['jobcenter_source']}, Stand {de_date(doc['jobcenter_stichtag'])}; "
-                            f"Ratsvorlage {doc['document_id']}, Abschnitt {doc['jobcenter_section']}"),
+        ("Bezirksdaten", f"{data.source_detail(day)}, Stand {de_date(day)}"),
+        ("JobCenter-Daten", f"{data.jobcenter_source(day)}, Stand {de_date(data.jobcenter_stichtag(day))}"),
         ("Geometrie", "Stadt Essen, Grenzen der Stadtbezirke und Stadtteile, Datenlizenz Deutschland – "
                       "Namensnennung 2.0"),
     ] + [

@@ -18,6 +18,10 @@ from essen_dash.frames import FLAG
 from essen_dash.kennzahlen import NO_CITY_VALUE, Kennzahl
 
 NO_VALUE_LABEL = "kein Wert veröffentlicht"
+WITHHELD_LABEL = "gesperrt (Geheimhaltung der Quelle)"
+WITHHELD_COLOUR = "#c9ced3"  # darker than "no value": the source has the figure but does not publish it
+#: what an area without a value shows, by the value's state
+EMPTY = {"withheld": (WITHHELD_LABEL, WITHHELD_COLOUR), "missing": (NO_VALUE_LABEL, NO_VALUE_COLOUR)}
 CONTEXT_COLOUR = "#eceff2"  # areas outside a selection: visible for orientation, not competing with it
 
 
@@ -37,13 +41,16 @@ def hover_data(frame: pd.DataFrame, indicator: Kennzahl) -> list[dict]:
     n = int(frame["value"].notna().sum())
     city = city_of(frame)
     city_text = f"Gesamtstadt: {indicator.format(city)}" if city is not None else NO_CITY_VALUE
+    def empty(state: str) -> str:
+        return EMPTY.get(state, EMPTY["missing"])[0]
+
     return [{"name": name, "value": (indicator.format(v) + (f" ({count})" if count else "") + (FLAG if flag else ""))
-             if pd.notna(v) else NO_VALUE_LABEL,
-             "rank": f"Rang {r} von {n}" if pd.notna(r) else NO_VALUE_LABEL, "city": city_text, "key": key,
+             if pd.notna(v) else empty(state),
+             "rank": f"Rang {r} von {n}" if pd.notna(r) else empty(state), "city": city_text, "key": key,
              "bezirk_id": bezirk, "note": f"<br>{FLAG} {flag}" if flag else ""}
-            for name, v, r, key, bezirk, count, flag in zip(frame["name"], frame["value"], frame["rank"],
-                                                            frame["key"], frame["bezirk_id"], frame["count_text"],
-                                                            frame["flag"])]
+            for name, v, r, key, bezirk, count, flag, state in zip(
+                frame["name"], frame["value"], frame["rank"], frame["key"], frame["bezirk_id"], frame["count_text"],
+                frame["flag"], frame["state"])]
 
 
 HOVER = ("<b>%{customdata.name}</b><br>%{customdata.value}<br>%{customdata.rank}<br>%{customdata.city}"
@@ -116,10 +123,12 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
     fills = [CONTEXT_COLOUR if out and pd.notna(v) else c for c, out, v in zip(classes.colours, outside, frame["value"])]
     frame = frame.assign(hover=hover_data(frame, indicator))
     traces = []
-    missing = frame[frame["value"].isna()]
-    if len(missing):
-        traces.append(_trace(missing, geojson, NO_VALUE_LABEL, [[0, NO_VALUE_COLOUR], [1, NO_VALUE_COLOUR]],
-                             [0] * len(missing), True, showscale=False))
+    for state, (label, colour) in EMPTY.items():
+        empty = frame[frame["value"].isna() & ((frame["state"] == state) if state == "withheld"
+                                               else (frame["state"] != "withheld"))]
+        if len(empty):
+            traces.append(_trace(empty, geojson, label, [[0, colour], [1, colour]], [0] * len(empty), True,
+                                 showscale=False))
     context = frame[frame["value"].notna() & outside]
     if len(context):
         traces.append(_trace(context, geojson, "außerhalb der Auswahl (zum Vergleich)",

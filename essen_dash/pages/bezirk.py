@@ -67,7 +67,7 @@ def content(data: AppData, path_id: str, p: Params) -> list:
         html.Div(className="kpi", children=[
             html.Div(r.label, className="kpi-label"), html.Div(r.value_text, className="kpi-value"),
             html.Div(r.count_text, className="kpi-sub") if r.count_text else None,
-            html.Div(f"Stadt: {r.city_text} · Rang {r.rank} von {len(BEZIRK_IDS)}", className="kpi-sub"),
+            html.Div(f"Stadt: {r.city_text} · {r.rank_text}", className="kpi-sub"),
             html.Div(f"* {r.flag}", className="kpi-flag") if r.flag else None])
         for r in rows.itertuples()])
     small_map = (dcc.Graph(figure=locator(screen_geo("bezirk"), [bezirk_id], list(BEZIRK_IDS)),

@@ -8,12 +8,12 @@ from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from essen_dash.components import card, sync_query
 from essen_dash.data import AppData, current
-from essen_dash.datasets import DATASETS, iso_dates
+from essen_dash.datasets import DATASETS, column_info, iso_dates
 from essen_dash.datasets_export import contract_csv, german_csv, workbook
 from essen_dash.format import de_date
 from essen_dash.geo.boundaries import OFFICIAL_SOURCE
 from essen_dash.params import parse
-from essen_dash.tables.schema import TABLES
+
 
 dash.register_page(__name__, path="/daten", name="Daten & Quellen", title="Daten & Quellen – Sozialdaten Essen",
                    order=4)
@@ -30,25 +30,22 @@ def narrowed(data: AppData, name: str, bezirke) -> pd.DataFrame:
     return df
 
 
-def columns(name: str, df: pd.DataFrame) -> list[dict]:
-    table = TABLES.get(DATASETS[name].table)
+def columns(data: AppData, name: str, df: pd.DataFrame) -> list[dict]:
     out = []
-    for col in df.columns:
-        spec = next((c for c in table.columns if c.name == col), None) if table else None
-        numeric = spec is not None and spec.type in ("integer", "number")
-        title = f"{spec.title} ({spec.unit})" if spec is not None and spec.unit else (spec.title if spec else col)
-        column = {"name": [title, col], "id": col, "type": "numeric" if numeric else "text"}
+    for col, info in column_info(data, name, df).items():
+        numeric = info.type in ("integer", "number")
+        column = {"name": [info.title, col], "id": col, "type": "numeric" if numeric else "text"}
         if numeric:
             column["format"] = {"locale": {"decimal": ",", "group": "."},
-                                "specifier": ",d" if spec.type == "integer" else ",.1f"}
+                                "specifier": ",d" if info.type == "integer" else ",.1f"}
         out.append(column)
     return out
 
 
-def data_table(name: str, df: pd.DataFrame) -> dash_table.DataTable:
+def data_table(data: AppData, name: str, df: pd.DataFrame) -> dash_table.DataTable:
     df = iso_dates(df)
     return dash_table.DataTable(
-        id=f"{PAGE}-table", data=df.to_dict("records"), columns=columns(name, df), sort_action="native",
+        id=f"{PAGE}-table", data=df.to_dict("records"), columns=columns(data, name, df), sort_action="native",
         filter_action="native", page_size=25, merge_duplicate_headers=True, style_table={"overflowX": "auto"},
         style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left"},
         style_header={"fontWeight": 600, "backgroundColor": "#f4f6f8", "whiteSpace": "normal"},
@@ -106,7 +103,7 @@ def layout(tabelle=None, **params):
                             title="Komma, Dezimalpunkt, Spaltenschlüssel wie in data/"),
                 html.Button("Excel-Arbeitsmappe", id=f"{PAGE}-xlsx", className="btn",
                             title="alle Tabellen als Blätter, dazu ein Blatt „Quellen“")]),
-        ]), html.Div(data_table(name, df), id=f"{PAGE}-table-area"),
+        ]), html.Div(data_table(data, name, df), id=f"{PAGE}-table-area"),
             dcc.Download(id=f"{PAGE}-download")),
         card("Datenqualität", quality_section(data)),
         card("Quellen und Lizenzen", sources_section(data)),
@@ -120,7 +117,7 @@ sync_query(PAGE, ["tabelle"], Input(f"{PAGE}-choice", "value"))
 def show(name, bezirke):
     name = name if name in DATASETS else DEFAULT_VIEW
     data = current()
-    return data_table(name, narrowed(data, name, parse({"bezirk": bezirke or ()}, data, ("bezirk",))[0].bezirk))
+    return data_table(data, name, narrowed(data, name, parse({"bezirk": bezirke or ()}, data, ("bezirk",))[0].bezirk))
 
 
 @callback(Output(f"{PAGE}-download", "data"), Input(f"{PAGE}-csv", "n_clicks"),
@@ -137,5 +134,5 @@ def download(_csv, _contract, _xlsx, name, bezirke):
         return dcc.send_bytes(workbook(data, frames), f"essen-tabellen{suffix}.xlsx")
     df = narrowed(data, name, chosen)
     if dash.ctx.triggered_id == f"{PAGE}-csv-contract":
-        return dcc.send_bytes(contract_csv(df), f"essen-{name}{suffix}.csv")
-    return dcc.send_bytes(german_csv(name, df), f"essen-{name}{suffix}_excel.csv")
+        return dcc.send_bytes(contract_csv(name, df), f"essen-{name}{suffix}.csv")
+    return dcc.send_bytes(german_csv(data, name, df), f"essen-{name}{suffix}_excel.csv")

@@ -37,8 +37,7 @@ def layout(**params):
         dcc.Store(id=f"{PAGE}-sync"),
         html.Div(notices([t for n, t in bad.items() if n not in SHELL_PARAMS])),
         html.H1("SGB-II-Leistungsbeziehende nach Herkunft und JobCenter-Bereich", className="page-title"),
-        html.P(f"Stand {de_date(jc_day)} · Quelle: Stadt Essen, "
-               f"{data.document(p.stichtag)['jobcenter_source']}", className="lead"),
+        html.P(f"Stand {de_date(jc_day)} · Quelle: {data.jobcenter_source(p.stichtag)}", className="lead"),
         html.P(explain(matrix), className="explain", id=f"{PAGE}-explain"),
         html.Div(className="controls", children=[html.Label([
             html.Span("Herkunft", className="filter-label"),

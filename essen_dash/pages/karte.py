@@ -27,14 +27,12 @@ def metadata(data: AppData, p: Params) -> list:
     k = catalog[p.indicator]
     frame = kennzahl_frame(data, k.key, p.level, p.stichtag)
     city = frame["city_value"].iloc[0]
-    doc = data.document(p.stichtag)
     rows = [
         ("Definition", k.definition),
         ("Herkunft", catalog.formula_text(k)),
         ("Wert der Gesamtstadt", (f"{k.format(city)} – " if k.has_reference else "") + catalog.reference_text(k)),
         ("Klassifizierung", f"{SCHEMES[p.scheme].label}: {SCHEMES[p.scheme].description}"),
-        ("Quelle", f"Stadt Essen, {doc['bezirke_source']}, in Ratsvorlage {doc['document_id']} "
-                   f"(Abschnitt {doc['bezirke_section']})"),
+        ("Quelle", data.source_detail(p.stichtag)),
         ("Stichtag", de_date(p.stichtag)),
     ]
     if p.level == "stadtteil":
@@ -55,11 +53,15 @@ def switch_outputs(data: AppData, p: Params):
             heading(ranking_chart))
 
 
+#: how many Kennzahlen (in catalog order) are built before serving: start-up stays short however long the catalog
+WARM_KENNZAHLEN = 12
+
+
 def warm(data: AppData) -> None:
-    """Build the views people open first (every Kennzahl, default scheme, both levels) before serving."""
+    """Build the views people open first (the first Kennzahlen, default scheme, both levels) before serving."""
     if data.boundaries is None:
         return
-    for key in data.catalog(data.latest):
+    for key in list(data.catalog(data.latest))[:WARM_KENNZAHLEN]:
         for level in LEVELS:
             switch_outputs(data, Params(indicator=key, level=level, stichtag=data.latest))
 

@@ -180,6 +180,8 @@ def layout(**params):
 def warm(data: AppData) -> None:
     """Build the default split's views before serving (the first visitor then waits for nothing)."""
     p, _ = parse({}, data, PARAMS)
+    if not p.key:  # no count has a value for every Bezirk at the latest Stichtag: the page says so instead
+        return
     for view in (vt.MAP, vt.RANKING, vt.COMPARISON, vt.TABLE):
         if data.boundaries is not None or not view.needs_geometry:
             build(data, view.key, p)

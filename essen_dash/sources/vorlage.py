@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from essen_dash.tables.load import limit_rule
-from essen_dash.tables.schema import BEZIRK_IDS, TABLES, Table
+from essen_dash.tables.schema import BEZIRK_IDS, PCT, TABLES, Column, Table, _bezirk_id, _register_fk, _stichtag
 
 MONTHS = {
     m: i
@@ -50,6 +50,64 @@ NATIONALITY_STEMS = {
 NUM = r"(?:\d{1,3}(?:\.\d{3})+|\d+)"  # German integer, with thousands dots in groups of three or without
 DEC = r"\d+(?:,\d+)?"  # German decimal with comma
 DATE_DOTTED = r"(\d{2})\.(\d{2})\.(\d{4})"
+
+
+#: The submission's own table layout (one row per area, a column per figure): read and checked in this form,
+#: then published as long values (:func:`as_values`).
+LAYOUT: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            name="bezirke",
+            title="Sozialdaten der Stadtbezirke I–IX",
+            source_kind="bezirke",
+            primary_key=("stichtag", "bezirk_id"),
+            columns=(
+                _stichtag(),
+                _bezirk_id(),
+                Column("bezirk_nr", "integer", "Stadtbezirk (Nummer)", constraints={"minimum": 1, "maximum": 9}),
+                Column("population_count", "integer", "Gesamtbevölkerung", unit="Personen", constraints={"minimum": 1},
+                       description="ein Bezirk hat Einwohner: jeder Anteil an der Bevölkerung teilt durch diese Zahl"),
+                Column("non_german_pct", "number", "Anteil nichtdeutscher Bevölkerung", unit="%", constraints=PCT),
+                Column("origin12_pct", "number", "Anteil der wesentlichen Herkunftsländer", unit="%",
+                       constraints=PCT, description="Anteil an der Gesamtbevölkerung des Bezirks"),
+                Column("origin12_count", "integer", "Personen aus den wesentlichen Herkunftsländern",
+                       unit="Personen", constraints={"minimum": 0}),
+                Column("bg_ro_pct", "number", "Anteil Bulgarien/Rumänien an Nichtdeutschen", unit="%", constraints=PCT),
+                Column("bg_pct", "number", "Anteil Bulgarien an Nichtdeutschen", unit="%", constraints=PCT),
+                Column("bg_count", "integer", "Personen mit bulgarischer Staatsangehörigkeit", unit="Personen",
+                       constraints={"minimum": 0}),
+                Column("ro_pct", "number", "Anteil Rumänien an Nichtdeutschen", unit="%", constraints=PCT),
+                Column("ro_count", "integer", "Personen mit rumänischer Staatsangehörigkeit", unit="Personen",
+                       constraints={"minimum": 0}),
+                Column("project_housing_pct", "number", "Anteil Projektwohnungen für Flüchtlinge", unit="%",
+                       constraints=PCT, description="Anteil des Bezirks an allen Projektwohnungen der Stadt"),
+            ),
+        ),
+        Table(
+            name="stadtteile_hotspots",
+            title="Besonders betroffene Stadtteile",
+            source_kind="bezirke",
+            primary_key=("stichtag", "stadtteil_nr"),
+            foreign_keys=(_register_fk(("stadtteil_nr", "stadtteil_nr"), ("stadtteil_name", "stadtteil_name"),
+                                       ("bezirk_id", "bezirk_id")),),
+            columns=(
+                _stichtag(),
+                _bezirk_id(),
+                Column("stadtteil_nr", "integer", "Stadtteil (Nummer)", constraints={"minimum": 1}),
+                Column("stadtteil_name", "string", "Stadtteil"),
+                Column("origin12_pct", "number", "Anteil der wesentlichen Herkunftsländer", unit="%", constraints=PCT),
+            ),
+        ),
+    )
+}
+#: the level and area column of each layout table
+LAYOUT_LEVELS = {"bezirke": ("bezirk", "bezirk_id"), "stadtteile_hotspots": ("stadtteil", "stadtteil_nr")}
+
+
+def layout_table(name: str) -> Table:
+    """Return the table the reader fills: a layout table of the submission, or a table of the data contract."""
+    return LAYOUT.get(name) or TABLES[name]
 
 
 class VorlageParseError(ValueError):
@@ -105,10 +163,11 @@ class Reader:
         """Return the error for a value that fits the layout but breaks ``rule`` of the data contract."""
         return VorlageParseError(self.path, line.no if line else None, "", line.text if line else "", rule=rule)
 
-    def checked(self, line: Line, table: str, values: dict) -> dict:
-        """Return ``values`` if each figure fits its column of ``table`` (storable, minimum, maximum); else refuse."""
+    def checked(self, line: Line, table_name: str, values: dict) -> dict:
+        """Return ``values`` if each figure fits its column of the table (storable, minimum, maximum); else refuse."""
+        table = layout_table(table_name)
         for name, value in values.items():
-            column = TABLES[table].column(name) if name in TABLES[table].column_names else None
+            column = table.column(name) if name in table.column_names else None
             if column is None or column.type not in ("integer", "number") or value is None:
                 continue
             rule = limit_rule(column, value, german(value, column.unit))
@@ -538,7 +597,7 @@ def read_area_line(r: Reader, line: Line, areas: list[str], register: Register) 
 
 def frame(r: Reader, name: str, rows: list[dict], **constant) -> pd.DataFrame:
     """Return rows as a table in the schema's column order; a key stated twice is refused at its second line."""
-    table = TABLES[name]
+    table = layout_table(name)
     full = [{**constant, **row} for row in rows]
     seen: dict[tuple, Line | None] = {}
     for row in full:
@@ -550,6 +609,20 @@ def frame(r: Reader, name: str, rows: list[dict], **constant) -> pd.DataFrame:
                                              "nur eine Zeile")
         seen[key] = row.get("_line")
     return pd.DataFrame(full, columns=[*table.column_names, "_line"])[table.column_names]
+
+
+def as_values(wide: pd.DataFrame, name: str, source: str) -> pd.DataFrame:
+    """Return a layout table as long published values (one row per area and figure, in the table's order)."""
+    level, key = LAYOUT_LEVELS[name]
+    figures = [c.name for c in LAYOUT[name].columns if c.type in ("integer", "number") and not c.name.endswith("_nr")]
+    long = wide.melt(id_vars=["stichtag", key], value_vars=figures, var_name="kennzahl", value_name="value",
+                     ignore_index=False)
+    long = long.reset_index(names="_row").sort_values(["kennzahl", "_row"], key=lambda s: s.map(
+        {f: i for i, f in enumerate(figures)}) if s.name == "kennzahl" else s, kind="stable")
+    return pd.DataFrame({"stichtag": long["stichtag"].to_numpy(), "level": level,
+                         "area": long[key].astype(str).to_numpy(), "kennzahl": long["kennzahl"].to_numpy(),
+                         "value": long["value"].astype(float).to_numpy(), "state": "published", "source": source},
+                        columns=TABLES["values"].column_names)
 
 
 def key_text(table: Table, row: dict) -> str:
@@ -594,9 +667,11 @@ def read_vorlage(path: str | Path, register: pd.DataFrame) -> dict[str, pd.DataF
                   "country_name": c, "stichtag": bz_day} for c in origin12]
     countries += [{"used_in": "jobcenter", "origin_group": jc_starred, "country_name": c, "stichtag": jc_day}
                   for c in jc_members]
+    source = f"Stadt Essen, {document['bezirke_source']}"
     return {
-        "bezirke": frame(r, "bezirke", bezirke, stichtag=bz_day),
-        "stadtteile_hotspots": frame(r, "stadtteile_hotspots", hotspots, stichtag=bz_day),
+        "values": pd.concat([as_values(frame(r, "bezirke", bezirke, stichtag=bz_day), "bezirke", source),
+                             as_values(frame(r, "stadtteile_hotspots", hotspots, stichtag=bz_day),
+                                       "stadtteile_hotspots", source)], ignore_index=True),
         "city": frame(r, "city", city),
         "jobcenter": frame(r, "jobcenter", shares, stichtag=jc_day),
         "jobcenter_crosswalk": frame(r, "jobcenter_crosswalk", crosswalk, stichtag=jc_day),

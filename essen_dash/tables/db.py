@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -36,8 +37,16 @@ CREATE_ATTEMPTS = 3
 WRITES = "essen_dash_writes"
 
 
+#: ``Store.publish(based_on=ANY)``: publish whatever version is current
+ANY = object()
+
+
 class StoreError(ValueError):
     """A request the store refuses; the message is German and meant for the user."""
+
+
+class StaleVersion(StoreError):
+    """A publish computed from a version that is no longer current."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +230,9 @@ class Store:
 
     def create(self) -> None:
         """Create the store's tables where missing; safe to call from several processes at once."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)  # a new state folder
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 with self._writer.begin() as conn:
@@ -335,10 +347,12 @@ class Store:
         return out
 
     def publish(self, frames: Mapping[str, pd.DataFrame], *, author: str, file_name: str, sha256: str,
-                note: str = "") -> int:
+                note: str = "", based_on: int | None | object = ANY) -> int:
         """Store a new version made current, in one transaction; return its number.
 
-        Tables not in ``frames`` are copied from the current version inside the database.
+        Tables not in ``frames`` are copied from the current version inside the database. With ``based_on``
+        (a version number, or None for an empty store) the publish is refused with :class:`StaleVersion` when
+        another version has become current meanwhile: ``frames`` were computed from a state no longer in force.
         """
         unknown = sorted(set(frames) - set(self.tables))
         if unknown:
@@ -346,6 +360,10 @@ class Store:
         given = {name: self._columns(name, frame) for name, frame in frames.items()}
         with self._writer.begin() as conn:
             previous = self._lock(conn)
+            if based_on is not ANY and previous != based_on:
+                raise StaleVersion(f"Inzwischen ist Version {previous} aktuell (die Lieferung wurde mit "
+                                   f"{'einem leeren Speicher' if based_on is None else f'Version {based_on}'} "
+                                   "zusammengeführt); bitte erneut einspielen")
             kept = self._version_counts(conn, previous) if previous is not None else {}
             absent = [name for name in self.tables if name not in frames and name not in kept]
             if absent:

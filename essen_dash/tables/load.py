@@ -73,8 +73,23 @@ class Tables:
 
     @property
     def stichtage(self) -> list[date]:
-        """Return the Stichtage of the Bezirk tables, oldest first."""
-        return sorted(self["bezirke"]["stichtag"].unique())
+        """Return the Stichtage with delivered values, oldest first."""
+        return sorted(self["values"]["stichtag"].unique())
+
+    def wide(self, level: str) -> pd.DataFrame:
+        """Return the published values of a level as a table: a row per Stichtag and area (``area``), a column per
+        Kennzahl in catalog order; withheld and missing values are empty."""
+        v = self["values"]
+        v = v[v["level"] == level]
+        catalog = self["kennzahlen"]
+        order = [k for k in catalog["key"] if k in set(v["kennzahl"])]
+        out = v.pivot(index=["stichtag", "area"], columns="kennzahl", values="value").reindex(columns=order)
+        out.columns.name = None
+        counts = set(catalog[catalog["kind"] == "count"]["key"])
+        out = out.astype({k: "Int64" for k in order if k in counts}).reset_index()
+        rank = {a: i for i, a in enumerate(BEZIRK_IDS)} if level == "bezirk" else None
+        return out.sort_values(["stichtag", "area"], key=lambda s: s.map(rank) if s.name == "area" and rank
+                               else (s.astype(int) if s.name == "area" else s), kind="stable").reset_index(drop=True)
 
 
 # --- rules for a single value ---------------------------------------------------
@@ -320,16 +335,35 @@ def read_table(folder: Path, table: Table) -> pd.DataFrame:
 CrossRule = Callable[[Mapping[str, pd.DataFrame]], Iterator[Problem]]
 
 
-def all_bezirke_each_stichtag(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
-    for stichtag, rows in t["bezirke"].groupby("stichtag"):
-        missing = [b for b in BEZIRK_IDS if b not in set(rows["bezirk_id"])]
-        if missing:
-            yield Problem("bezirke.csv", None, "bezirk_id",
-                          f"Stichtag {stichtag}: es fehlen die Bezirke {', '.join(missing)}")
-    for i, row in t["bezirke"].iterrows():
-        if BEZIRK_IDS.index(row["bezirk_id"]) + 1 != row["bezirk_nr"]:
-            yield Problem("bezirke.csv", i + 2, "bezirk_nr",
-                          f"Nummer {row['bezirk_nr']} passt nicht zu Bezirk {row['bezirk_id']}")
+def values_fit_catalog(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
+    """Each delivered value belongs to a known area of its level and to a Kennzahl the catalog publishes there,
+    lies in the Kennzahl's range, and has a value exactly when it is published (not when withheld)."""
+    from essen_dash.kennzahlen import Catalog, value_rule
+
+    file = TABLES["values"].path
+    catalog = Catalog.from_table(t["kennzahlen"])
+    areas = {"bezirk": set(BEZIRK_IDS), "stadtteil": set(t["stadtteile_register"]["stadtteil_nr"].astype(str))}
+    v = t["values"]
+    for i, row in enumerate(v.itertuples(index=False), start=2):
+        k = catalog.get(row.kennzahl)
+        if row.area not in areas[row.level]:
+            yield Problem(file, i, "area", f"Gebiet {row.area!r} gibt es auf Ebene {row.level} nicht"
+                                           + (" (Stadtbezirke I–IX)" if row.level == "bezirk"
+                                              else " (Nummer im amtlichen Stadtteilverzeichnis)"))
+        if k is None:
+            yield Problem(file, i, "kennzahl", f"Kennzahl {row.kennzahl!r} steht nicht im Kennzahlenkatalog")
+            continue
+        if k.is_derived:
+            yield Problem(file, i, "kennzahl", f"Kennzahl {k.key!r} wird berechnet, nicht geliefert")
+        elif row.level not in k.levels:
+            yield Problem(file, i, "kennzahl", f"Kennzahl {k.key!r} gibt der Katalog nicht auf Ebene {row.level}")
+        has_value = not pd.isna(row.value)
+        if has_value != (row.state == "published"):
+            yield Problem(file, i, "value", "veröffentlichte Werte brauchen einen Wert, gesperrte haben keinen")
+        elif has_value:
+            rule = value_rule(k, float(row.value))
+            if rule:
+                yield Problem(file, i, "value", f"Kennzahl {k.key!r}: {rule}")
 
 
 def full_jobcenter_grid(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
@@ -350,7 +384,7 @@ def crosswalk_areas_known(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
 
 def documented_stichtage(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
     docs = t["documents"]
-    for table, column in (("bezirke", "bezirke_stichtag"), ("jobcenter", "jobcenter_stichtag")):
+    for table, column in (("jobcenter", "jobcenter_stichtag"),):
         for stichtag in sorted(set(t[table]["stichtag"]) - set(docs[column])):
             yield Problem(f"{table}.csv", None, "stichtag",
                           f"Stichtag {stichtag} hat keinen Quelleneintrag in documents.csv ({column})")
@@ -358,7 +392,7 @@ def documented_stichtage(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
 
 def catalog_consistent(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
     """Check every catalog row against the other rows and the tables: formulas, levels, references, texts."""
-    from essen_dash.kennzahlen import FACTS, LEVEL_TABLES, PLACEHOLDER, Catalog, FormulaError, kennzahl_from_row
+    from essen_dash.kennzahlen import FACTS, PLACEHOLDER, Catalog, FormulaError, kennzahl_from_row
 
     file = TABLES["kennzahlen"].path
     rows = t["kennzahlen"].to_dict("records")
@@ -380,9 +414,6 @@ def catalog_consistent(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
         elif k.is_derived or k.reference == "ratio":
             yield problem("formula", "Formel fehlt (nötig für derived und für den Stadtwert ratio)")
         for level in k.levels:
-            table, _ = LEVEL_TABLES[level]
-            if not k.is_derived and k.key not in t[table].columns:
-                yield problem("levels", f"veröffentlicht auf Ebene {level}, aber {table}.csv hat keine Spalte {k.key!r}")
             if k.is_derived:
                 for name in inputs:
                     if name in known and level not in known[name].levels:
@@ -407,7 +438,7 @@ def catalog_consistent(t: Mapping[str, pd.DataFrame]) -> Iterator[Problem]:
 
 
 CROSS_RULES: tuple[CrossRule, ...] = (
-    all_bezirke_each_stichtag, full_jobcenter_grid, crosswalk_areas_known, documented_stichtage, catalog_consistent,
+    values_fit_catalog, full_jobcenter_grid, crosswalk_areas_known, documented_stichtage, catalog_consistent,
 )
 
 

@@ -89,15 +89,31 @@ def as_interval(catalog: Catalog, key: str, row: Mapping) -> Interval:
 Check = Callable[[Tables, Catalog], Iterator[Finding]]
 
 
+def bezirk_rows(t: Tables) -> Iterator[tuple[date, pd.DataFrame]]:
+    """Yield per Stichtag the published Bezirk values, a row per Bezirk (``bezirk_id``), a column per Kennzahl."""
+    wide = t.wide("bezirk").rename(columns={"area": "bezirk_id"})
+    yield from wide.groupby("stichtag", sort=False)
+
+
+def known(catalog: Catalog, row: Mapping, key: str) -> bool:
+    """Return whether the row has a value of ``key``: published, or derived from inputs it has."""
+    k = catalog[key]
+    if k.is_derived:
+        return all(known(catalog, row, n) for n in k.inputs)
+    return key in row and pd.notna(row[key])
+
+
 def published_formulas(t: Tables, catalog: Catalog) -> Iterator[Finding]:
     """Recompute every published Bezirk figure whose catalog row states a formula, from the other figures."""
-    for stichtag, rows in t["bezirke"].groupby("stichtag", sort=False):
+    for stichtag, rows in bezirk_rows(t):
         cat = catalog.resolved(t, stichtag)
         for k in cat.values():
             if k.is_derived or not k.formula or "bezirk" not in k.levels:
                 continue
             shown = render(k.tree, lambda n: cat[n].short)
             for row in rows.to_dict("records"):
+                if not all(known(cat, row, n) for n in (k.key, *k.inputs)):
+                    continue  # a value withheld or not delivered: nothing to compare
                 try:
                     got = evaluate(k.tree, {n: as_interval(cat, n, row) for n in k.inputs})
                 except ZeroDivisionError:  # a denominator that may be 0 after rounding: nothing to compare
@@ -110,13 +126,16 @@ def published_formulas(t: Tables, catalog: Catalog) -> Iterator[Finding]:
 
 def published_city_sums(t: Tables, catalog: Catalog) -> Iterator[Finding]:
     """Compare each published city count with the sum of the Bezirke."""
-    for stichtag, rows in t["bezirke"].groupby("stichtag", sort=False):
+    for stichtag, rows in bezirk_rows(t):
         cat = catalog.resolved(t, stichtag)
         city = t["city"][t["city"]["stichtag"] == stichtag]
         for k in cat.values():
-            if k.reference != "published" or k.kind != "count":
+            if k.reference != "published" or k.kind != "count" or not all(
+                    known(cat, row, n) for row in rows.to_dict("records") for n in (k.key, *k.inputs)):
                 continue
             published = city_value(cat, k.key, rows, city)
+            if published is None:  # no city figure published for this Stichtag: nothing to compare
+                continue
             total = Interval(0.0, 0.0)
             for row in rows.to_dict("records"):
                 total = total + as_interval(cat, k.key, row)
@@ -150,7 +169,9 @@ def jobcenter_columns(t: Tables, catalog: Catalog) -> Iterator[Finding]:
 
 
 def project_housing_sum(t: Tables, catalog: Catalog) -> Iterator[Finding]:
-    for stichtag, rows in t["bezirke"].groupby("stichtag"):
+    for stichtag, rows in bezirk_rows(t):
+        if "project_housing_pct" not in rows or rows["project_housing_pct"].isna().any():
+            continue
         s = float(rows["project_housing_pct"].sum())
         yield Finding("Projektwohnungen: Anteile summieren sich zu 100 %", "alle Bezirke", stichtag, 100.0, s, s,
                       HALF_UNIT * len(rows), "Σ project_housing_pct der Bezirke = 100; "

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 BEZIRK_IDS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX")
+#: the levels areas are published at
+LEVELS = ("bezirk", "stadtteil")
+#: the states of a delivered value (a value not delivered is missing; a derived one is computed)
+STATES = ("published", "withheld")
 PCT = {"minimum": 0, "maximum": 100}
 LICENCE_FIGURES = {
     "name": "source-named",
@@ -64,6 +68,14 @@ class Table:
     source_kind: str  # which source record describes it: "bezirke", "jobcenter", "register", "document"
     foreign_keys: tuple[dict[str, Any], ...] = ()
     description: str = ""
+    #: the columns whose values a delivery replaces as a whole (default: the Stichtag, else the first key)
+    replace_key: tuple[str, ...] = ()
+
+    @property
+    def replaced_by(self) -> tuple[str, ...]:
+        if self.replace_key:
+            return self.replace_key
+        return ("stichtag",) if "stichtag" in self.column_names else self.primary_key[:1]
 
     @property
     def path(self) -> str:
@@ -107,45 +119,25 @@ TABLES: dict[str, Table] = {
     t.name: t
     for t in (
         Table(
-            name="bezirke",
-            title="Sozialdaten der Stadtbezirke I–IX",
-            source_kind="bezirke",
-            primary_key=("stichtag", "bezirk_id"),
+            name="values",
+            title="Kennzahlen je Gebiet und Stichtag, wie geliefert",
+            source_kind="bezirke",  # the submissions' records; a delivery without one names itself in `source`
+            primary_key=("stichtag", "level", "area", "kennzahl"),
+            replace_key=("stichtag", "level", "kennzahl"),
+            description="Eine Zeile je geliefertem Wert: veröffentlicht (mit Wert) oder von der Quelle gesperrt "
+                        "(Geheimhaltung, ohne Wert). Ein Gebiet ohne Zeile hat keinen Wert – nicht 0. Berechnete "
+                        "Kennzahlen stehen nicht hier, sondern entstehen nach der Formel des Katalogs.",
             columns=(
                 _stichtag(),
-                _bezirk_id(),
-                Column("bezirk_nr", "integer", "Stadtbezirk (Nummer)", constraints={"minimum": 1, "maximum": 9}),
-                Column("population_count", "integer", "Gesamtbevölkerung", unit="Personen", constraints={"minimum": 1},
-                       description="ein Bezirk hat Einwohner: jeder Anteil an der Bevölkerung teilt durch diese Zahl"),
-                Column("non_german_pct", "number", "Anteil nichtdeutscher Bevölkerung", unit="%", constraints=PCT),
-                Column("origin12_pct", "number", "Anteil der wesentlichen Herkunftsländer", unit="%",
-                       constraints=PCT, description="Anteil an der Gesamtbevölkerung des Bezirks"),
-                Column("origin12_count", "integer", "Personen aus den wesentlichen Herkunftsländern",
-                       unit="Personen", constraints={"minimum": 0}),
-                Column("bg_ro_pct", "number", "Anteil Bulgarien/Rumänien an Nichtdeutschen", unit="%", constraints=PCT),
-                Column("bg_pct", "number", "Anteil Bulgarien an Nichtdeutschen", unit="%", constraints=PCT),
-                Column("bg_count", "integer", "Personen mit bulgarischer Staatsangehörigkeit", unit="Personen",
-                       constraints={"minimum": 0}),
-                Column("ro_pct", "number", "Anteil Rumänien an Nichtdeutschen", unit="%", constraints=PCT),
-                Column("ro_count", "integer", "Personen mit rumänischer Staatsangehörigkeit", unit="Personen",
-                       constraints={"minimum": 0}),
-                Column("project_housing_pct", "number", "Anteil Projektwohnungen für Flüchtlinge", unit="%",
-                       constraints=PCT, description="Anteil des Bezirks an allen Projektwohnungen der Stadt"),
-            ),
-        ),
-        Table(
-            name="stadtteile_hotspots",
-            title="Besonders betroffene Stadtteile",
-            source_kind="bezirke",
-            primary_key=("stichtag", "stadtteil_nr"),
-            foreign_keys=(_register_fk(("stadtteil_nr", "stadtteil_nr"), ("stadtteil_name", "stadtteil_name"),
-                                       ("bezirk_id", "bezirk_id")),),
-            columns=(
-                _stichtag(),
-                _bezirk_id(),
-                Column("stadtteil_nr", "integer", "Stadtteil (Nummer)", constraints={"minimum": 1}),
-                Column("stadtteil_name", "string", "Stadtteil"),
-                Column("origin12_pct", "number", "Anteil der wesentlichen Herkunftsländer", unit="%", constraints=PCT),
+                Column("level", "string", "Ebene", constraints={"enum": list(LEVELS)}),
+                Column("area", "string", "Gebiet",
+                       description="Stadtbezirk I–IX oder Nummer des Stadtteils im amtlichen Verzeichnis"),
+                Column("kennzahl", "string", "Kennzahl", description="Schlüssel im Kennzahlenkatalog"),
+                Column("value", "number", "Wert", required=False,
+                       description="in der Einheit der Kennzahl; leer, wenn gesperrt"),
+                Column("state", "string", "Status", constraints={"enum": list(STATES)},
+                       description="published: veröffentlicht; withheld: von der Quelle gesperrt (Geheimhaltung)"),
+                Column("source", "string", "Quelle", description="liefernde Stelle, z. B. Stadt Essen, FB 12"),
             ),
         ),
         Table(
@@ -246,7 +238,7 @@ TABLES: dict[str, Table] = {
                 Column("kind", "string", "Art", constraints={"enum": ["share", "count", "index", "ratio"]}),
                 Column("definition", "string", "Definition"),
                 Column("obtained", "string", "Herkunft", constraints={"enum": ["published", "derived"]},
-                       description="published: Spalte gleichen Namens in der Tabelle der Ebene; derived: Formel"),
+                       description="published: Werte in values.csv unter diesem Schlüssel; derived: Formel"),
                 Column("formula", "string", "Formel", required=False,
                        description="Arithmetik (+ − × /) über Schlüssel anderer Kennzahlen; bei veröffentlichten "
                                    "Kennzahlen die Formel, der der veröffentlichte Wert entspricht"),
@@ -260,7 +252,8 @@ TABLES: dict[str, Table] = {
                 Column("decimals", "integer", "Nachkommastellen", constraints={"minimum": 0, "maximum": 4}),
                 Column("levels", "string", "Ebenen", constraints={"pattern": "(bezirk|stadtteil)( (bezirk|stadtteil))*"}),
                 Column("source", "string", "Quelle", constraints={"enum": ["bezirke", "jobcenter"]},
-                       description="welche Quellenangabe in documents.csv gilt"),
+                       description="welche Quellenangabe in documents.csv gilt (bei Lieferungen ohne Vorlage: die "
+                                   "Quelle in values.csv)"),
                 Column("aliases", "string", "andere Schreibweisen", required=False,
                        description="durch | getrennt; Spaltenköpfe, unter denen Ämter die Kennzahl liefern"),
             ),

@@ -55,7 +55,8 @@ def format_cell(value: object, kind: str) -> str:
     if kind == "integer":
         return str(int(value))
     if kind == "number":
-        return repr(float(value))
+        number = float(value)
+        return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
     return str(value)
 
 
@@ -70,12 +71,15 @@ def read_strings(path: Path) -> pd.DataFrame:
 
 
 def merge(table: Table, old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """Return ``old`` without the Stichtage (or keys) in ``new``, with ``new`` appended."""
-    key = "stichtag" if "stichtag" in table.column_names else table.primary_key[0]
-    kept = old[~old[key].isin(set(new[key]))]
+    """Return ``old`` without what ``new`` delivers again (its Stichtage, or the table's replace key), with ``new``
+    appended; rows stay ordered by their first key column (the Stichtag)."""
+    keys = list(table.replaced_by)
+    delivered = pd.MultiIndex.from_frame(new[keys].astype(str))
+    kept = old[~pd.MultiIndex.from_frame(old[keys].astype(str)).isin(delivered)] if len(old) else old
     out = pd.concat([kept, new], ignore_index=True)
-    order = {k: i for i, k in enumerate(sorted(out[key].unique()))}
-    return out.sort_values(key, key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    first = keys[0]
+    order = {k: i for i, k in enumerate(sorted(out[first].astype(str).unique()))}
+    return out.sort_values(first, key=lambda s: s.astype(str).map(order), kind="stable").reset_index(drop=True)
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -148,8 +152,9 @@ def write_into(tables: dict[str, pd.DataFrame], folder: Path) -> list[str]:
     return written + [DESCRIPTOR]
 
 
-def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
-    """Write ``tables`` into ``out_dir`` (merging by Stichtag) with a fresh descriptor, completely or not at all.
+def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path, replace: bool = False) -> list[Path]:
+    """Write ``tables`` into ``out_dir`` (merging by Stichtag; with ``replace``, instead of everything it held)
+    with a fresh descriptor, completely or not at all.
 
     The new folder is built beside ``out_dir`` from a copy of it, validated with the rules of ``validate``, and
     swapped in with one rename; any failure (a clash of documents, a validation problem, an OS error) raises and
@@ -163,11 +168,13 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
     with import_lock(target):
         tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
         try:
-            if target.is_dir():
+            if target.is_dir() and not replace:
                 shutil.copytree(target, tmp, symlinks=True, dirs_exist_ok=True)  # files it does not write stay
                 shutil.copymode(target, tmp)
             else:
                 os.chmod(tmp, 0o755)  # mkdtemp makes it private; the folder is read by the server and others
+            if replace and target.is_dir():
+                shutil.copymode(target, tmp)
             try:
                 names = write_into(tables, tmp)
             except ImportRefused as exc:

@@ -83,7 +83,7 @@ def app_server(request, tmp_path_factory) -> Server:
     base_url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     env = {**os.environ, paths.CACHE_DIR_ENV: str(tmp_path_factory.getbasetemp() / "cache"),
-           "PYTHONUNBUFFERED": "1"}
+           paths.STATE_DIR_ENV: str(tmp_path_factory.mktemp("state")), "PYTHONUNBUFFERED": "1"}
     with log_path.open("wb") as log_file:
         process = subprocess.Popen([sys.executable, str(paths.REPO_ROOT / "app.py"), "--port", str(port)],
                                    cwd=paths.REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)

@@ -19,6 +19,7 @@ from essen_dash.kennzahlen import Catalog
 from essen_dash.params import DEFAULT_KENNZAHL
 from essen_dash.paths import settings
 from essen_dash.tables.schema import BEZIRK_IDS
+from tests.published import bezirke, hotspots
 
 pytestmark = pytest.mark.browser
 
@@ -87,9 +88,13 @@ BAR_CENTRE_JS = """([id, bezirk]) => {
 # --- expected values from the bundled tables ------------------------------------------------------------------
 
 
+#: the published values in the submission's layout, by the names of its tables
+PUBLISHED = {"bezirke": bezirke, "stadtteile_hotspots": hotspots}
+
+
 def at(tables, name: str, stichtag: str = STICHTAG):
     """Return a table's rows at one Stichtag."""
-    df = tables[name]
+    df = PUBLISHED[name](tables) if name in PUBLISHED else tables[name]
     return df[df["stichtag"] == date.fromisoformat(stichtag)]
 
 
@@ -329,7 +334,7 @@ FLAGGED = {("origin12_pct", "II"), ("bg_ro_pct", "I")}
 
 def bezirk_counts(tables, key: str) -> dict[str, int]:
     """Return the published count behind a share per Bezirk at 30.09.2016 ({} for Kennzahlen without one)."""
-    bz = tables["bezirke"][tables["bezirke"]["stichtag"].astype(str) == "2016-09-30"]
+    bz = at(tables, "bezirke", "2016-09-30")
     return {b: int(sum(row[c] for c in NUMERATORS[key])) for b, row in zip(bz["bezirk_id"], bz.to_dict("records"))} \
         if key in NUMERATORS else {}
 
@@ -549,7 +554,7 @@ def test_filter_narrows_daten(page, page_log, app_server, app_tables):
     open_page(page, app_server, page_log, "/daten?bezirk=III", "#daten-table td[data-dash-column='bezirk_id']")
     expect(page.locator("#daten-choice-value")).to_have_text(DATASETS["bezirke"].title)
     cells = page.locator("#daten-table td[data-dash-column='bezirk_id']").all_inner_texts()
-    bz = app_tables["bezirke"]
+    bz = bezirke(app_tables)
     assert len(bz[bz["bezirk_id"] == "III"]) == len(app_tables.stichtage)
     assert [c.strip() for c in cells] == ["III"] * len(app_tables.stichtage)
 
@@ -643,9 +648,9 @@ def test_page_settings_survive_navigation(page, page_log, app_server, app_tables
     page.click("#nav-daten")
     wait_visible(page, page_log, "#daten-choice")
     settle(page, page_log)
-    pick(page, "daten-choice", "stadtteile-hotspots")
+    pick(page, "daten-choice", "stadtteile")
     settle(page, page_log)
-    page.wait_for_function("() => new URLSearchParams(location.search).get('tabelle') === 'stadtteile-hotspots'")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('tabelle') === 'stadtteile'")
 
     page.click("#nav-karte")
     page.wait_for_url(re.compile(r"/\?.*level=stadtteil"))
@@ -656,10 +661,10 @@ def test_page_settings_survive_navigation(page, page_log, app_server, app_tables
     assert map_locations(page) == sorted(all_stadtteile(app_tables))
     assert filter_labels(page) == ["Stadtbezirk V"]
 
-    expect(page.locator("#nav-daten")).to_have_attribute("href", re.compile(r"tabelle=stadtteile-hotspots"))
+    expect(page.locator("#nav-daten")).to_have_attribute("href", re.compile(r"tabelle=stadtteile"))
     page.click("#nav-daten")
-    page.wait_for_url(re.compile(r"/daten\?.*tabelle=stadtteile-hotspots"))
-    expect(page.locator("#daten-choice-value")).to_have_text(DATASETS["stadtteile-hotspots"].title)
+    page.wait_for_url(re.compile(r"/daten\?.*tabelle=stadtteile"))
+    expect(page.locator("#daten-choice-value")).to_have_text(DATASETS["stadtteile"].title)
 
 
 # --- 7. unknown paths -----------------------------------------------------------------------------------------

@@ -20,11 +20,11 @@ def test_tables_download_for_german_excel_and_as_workbook(page, page_log, app_se
     open_page(page, app_server, page_log, "/daten?bezirk=III", "#daten-table")
     excel = download(page, "daten-csv").decode("utf-8")
     assert excel.startswith("\ufeffStichtag;Stadtbezirk;")
-    assert "30.09.2016;III;3;98439;18,9;4,2;4162;8,1;3,8;707;4,3;800;18,6" in excel
+    assert "30.09.2016;III;4,2;4162;8,1;3,8;707;4,3;800;18,6;18,9;98439" in excel
     assert len(excel.strip().split("\r\n")) >= 2 and ";II;" not in excel  # the district filter applies
     contract = download(page, "daten-csv-contract").decode("utf-8")
-    assert contract.startswith("stichtag,bezirk_id,bezirk_nr,population_count")
-    assert "2016-09-30,III,3,98439,18.9,4.2,4162" in contract
+    assert contract.startswith("stichtag,bezirk_id,origin12_pct,origin12_count")
+    assert "2016-09-30,III,4.2,4162,8.1,3.8,707,4.3,800,18.6,18.9,98439" in contract
     book = pd.read_excel(io.BytesIO(download(page, "daten-xlsx")), sheet_name=None)
     assert list(book)[0] == "Quellen" and "bezirke" in book and "kennzahlen" in book
     assert set(book["bezirke"]["Stadtbezirk"]) == {"III"}

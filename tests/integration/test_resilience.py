@@ -167,20 +167,23 @@ def wait_for(condition, seconds: float = 15.0):
 
 def test_broken_data_file_keeps_last_good_data(server):
     base, data, log = server
-    csv = data / "bezirke.csv"
+    csv = data / "values.csv"
     good = csv.read_text(encoding="utf-8")
     assert population_of_bezirk_i(base) == 67297
     # a changed population and a share over 100 in the same file: the file must be refused whole
-    csv.write_text(good.replace("2016-09-30,I,1,67297,26.5,7.1", "2016-09-30,I,1,67298,26.5,107.1"),
+    csv.write_text(good.replace("2016-09-30,bezirk,I,population_count,67297,", "2016-09-30,bezirk,I,population_count,67298,")
+                   .replace("2016-09-30,bezirk,I,origin12_pct,7.1,", "2016-09-30,bezirk,I,origin12_pct,107.1,"),
                    encoding="utf-8")
     # each poll makes a request first: requests are what trigger the data check
     assert wait_for(lambda: population_of_bezirk_i(base) == 67297 and "abgelehnt" in log.read_text())
     time.sleep(3)
     for _ in range(6):  # every worker keeps serving the last good data
         assert population_of_bezirk_i(base) == 67297
-    assert "bezirke.csv, Zeile 2, Spalte 'origin12_pct': Wert 107.1 liegt über dem Höchstwert 100 %" in log.read_text()
+    assert "values.csv, Zeile 20, Spalte 'value': Kennzahl 'origin12_pct': Wert 107,1 liegt über dem Höchstwert 100 %" \
+        in log.read_text()
     # a valid change is picked up by every worker
-    csv.write_text(good.replace("2016-09-30,I,1,67297", "2016-09-30,I,1,67298"), encoding="utf-8")
+    csv.write_text(good.replace("2016-09-30,bezirk,I,population_count,67297,", "2016-09-30,bezirk,I,population_count,67298,"),
+                   encoding="utf-8")
     assert wait_for(lambda: all(population_of_bezirk_i(base) == 67298 for _ in range(6)))
     csv.write_text(good, encoding="utf-8")
     assert wait_for(lambda: all(population_of_bezirk_i(base) == 67297 for _ in range(6)))

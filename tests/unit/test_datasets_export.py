@@ -13,22 +13,25 @@ from tests.conftest import FIXTURE_DATA
 
 
 def test_csv_for_german_excel(app_data):
-    body = german_csv("bezirke", app_data.tables["bezirke"])
+    body = german_csv(app_data, "bezirke", DATASETS["bezirke"].get(app_data))
     assert body.startswith("\ufeff".encode("utf-8"))  # Excel reads UTF-8 only with the BOM
     lines = body.decode("utf-8").lstrip("\ufeff").split("\r\n")
     header = lines[0].split(";")
-    assert header[:4] == ["Stichtag", "Stadtbezirk", "Stadtbezirk (Nummer)", "Gesamtbevölkerung (Personen)"]
-    assert lines[1].split(";")[:6] == ["30.09.2016", "I", "1", "67297", "26,5", "7,1"]
-    assert "," not in lines[1].replace("26,5", "").split(";")[0]
+    assert header[:4] == ["Stichtag", "Stadtbezirk", "12 Herkunftsländer (%)", "12 Herkunftsländer (Personen)"]
+    assert header[-1] == "Bevölkerung (Personen)"
+    assert lines[1].split(";")[:4] == ["30.09.2016", "I", "7,1", "4795"]
+    assert lines[1].split(";")[-1] == "67297"
 
 
 def test_truth_values_are_german(app_data):
-    lines = german_csv("crosswalk", app_data.tables["jobcenter_crosswalk"]).decode("utf-8").split("\r\n")
+    lines = german_csv(app_data, "crosswalk", app_data.tables["jobcenter_crosswalk"]).decode("utf-8").split("\r\n")
     assert lines[1].endswith(";nein;nein") and "true" not in "".join(lines) and "false" not in "".join(lines)
 
 
 def test_contract_csv_is_the_data_file(app_data):
-    assert contract_csv(app_data.tables["bezirke"]) == (FIXTURE_DATA / "bezirke.csv").read_bytes()
+    assert contract_csv("geliefert", app_data.tables["values"]) == (FIXTURE_DATA / "values.csv").read_bytes()
+    assert contract_csv("crosswalk", app_data.tables["jobcenter_crosswalk"]) == \
+        (FIXTURE_DATA / "jobcenter_crosswalk.csv").read_bytes()
 
 
 def test_workbook_has_every_table_and_its_sources(app_data):
@@ -42,4 +45,4 @@ def test_workbook_has_every_table_and_its_sources(app_data):
     assert "Summe der Bezirke" in said["Personen aus den 12 wesentlichen Herkunftsländern Geflüchteter"]
     bezirke = book["bezirke"]
     assert [c.value for c in bezirke[1]][:2] == ["Stichtag", "Stadtbezirk"]
-    assert [c.value for c in bezirke[2]][:5] == ["30.09.2016", "I", 1, 67297, 26.5]
+    assert [c.value for c in bezirke[2]][:4] == ["30.09.2016", "I", 7.1, 4795]

@@ -102,3 +102,27 @@ def test_counts_stand_beside_shares_and_flags_travel_with_values(app_data):
     assert kennzahl_frame(app_data, "origin12_pct", "stadtteil", DAY)["count_text"].eq("").all()  # no counts there
     rows = profile_frame(app_data, "II", DAY).set_index("key")
     assert rows.loc["origin12_pct", "value_text"] == "1,3 %*" and rows.loc["bg_pct", "value_text"] == "1,4 %"
+
+
+def test_withheld_missing_derived_and_published_are_four_states(data_copy, tmp_path):
+    """Test data (made up): Bezirk I's Bulgarian count withheld by the source, Bezirk II's removed."""
+    from tests.conftest import load_without_maps
+
+    path = data_copy / "values.csv"
+    text = path.read_text(encoding="utf-8").replace("2016-09-30,bezirk,I,bg_count,256,published",
+                                                    "2016-09-30,bezirk,I,bg_count,,withheld")
+    path.write_text("\n".join(line for line in text.splitlines() if ",bezirk,II,bg_count," not in line) + "\n",
+                    encoding="utf-8")
+    data = load_without_maps(data_copy, tmp_path / "no-geo")
+    f = kennzahl_frame(data, "bg_count", "bezirk", DAY).set_index("bezirk_id")
+    assert f.loc["I", "state"] == "withheld" and np.isnan(f.loc["I", "value"])
+    assert f.loc["II", "state"] == "missing" and np.isnan(f.loc["II", "value"])
+    assert f.loc["III", "state"] == "published" and f.loc["III", "value"] == 707
+    assert f["rank"].isna().sum() == 2 and f.loc["III", "rank"] == 1
+    derived = kennzahl_frame(data, "non_german_count", "bezirk", DAY)
+    assert set(derived["state"]) == {"derived"}
+    # the profile names the state instead of a number, and ranks among the Bezirke with a value
+    rows = profile_frame(data, "I", DAY).set_index("key")
+    assert rows.loc["bg_count", "value_text"] == "gesperrt (Geheimhaltung)"
+    assert rows.loc["bg_count", "rank_text"] == "ohne Rang"
+    assert profile_frame(data, "III", DAY).set_index("key").loc["bg_count", "rank_text"] == "Rang 1 von 7"

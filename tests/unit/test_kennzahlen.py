@@ -78,7 +78,6 @@ def test_a_new_kennzahl_is_one_catalog_row(data_copy, tmp_path, capsys):
     ({"formula": "bg_count + mars_count"}, "formula", "unbekannte Kennzahl 'mars_count'"),
     ({"formula": "bg_count ** 2"}, "formula", "nur + − × / sind erlaubt"),
     ({"formula": ""}, "formula", "Formel fehlt"),
-    ({"obtained": "published"}, "levels", "bezirke.csv hat keine Spalte 'bg_ro_count'"),
     ({"levels": "bezirk stadtteil"}, "levels", "Eingang 'bg_count' gibt es auf Ebene stadtteil nicht"),
     ({"reference": "published", "reference_source": "Atlantis:person_count"}, "reference_source",
      "keine Gruppe:Spalte der Tabelle city"),

@@ -9,6 +9,7 @@ import pytest
 
 from essen_dash.figures.bars import allocation_bars, allocation_scatter, profile, ranking
 from essen_dash.frames import allocation_frame, kennzahl_frame
+from tests.published import bezirke
 
 DAY = date(2016, 9, 30)
 
@@ -18,7 +19,7 @@ def test_ranking_sorted_with_city_line_and_selection(tables, app_data):
     frame = kennzahl_frame(app_data, ind.key, "bezirk", DAY)
     fig = ranking(frame, ind, ["#000"] * 9, selected={"II"})
     bar = fig.data[0]
-    assert list(bar.x) == sorted(tables["bezirke"]["origin12_pct"])
+    assert list(bar.x) == sorted(bezirke(tables)["origin12_pct"])
     assert list(bar.y)[-1] == "Stadtbezirk I" and list(bar.text)[-1] == "7,1 %"
     assert fig.layout.shapes[0].x0 == pytest.approx(21287 / 588875 * 100)
     opacity = dict(zip(bar.y, bar.marker.opacity))
@@ -41,13 +42,13 @@ def test_profile_uses_index_against_city():
 def test_allocation_charts(tables, app_data):
     frame = allocation_frame(app_data, DAY)
     bars = allocation_bars(frame, "Wohnungen", "Einwohner")
-    assert list(bars.data[0].y) == list(tables["bezirke"]["project_housing_pct"])
-    assert list(bars.data[1].y) == pytest.approx(list(tables["bezirke"]["origin12_count"] / 21287 * 100))
+    assert list(bars.data[0].y) == list(bezirke(tables)["project_housing_pct"])
+    assert list(bars.data[1].y) == pytest.approx(list(bezirke(tables)["origin12_count"] / 21287 * 100))
     assert [t.name for t in bars.data] == ["Wohnungen", "Einwohner"]
     scatter = allocation_scatter(frame, "Wohnungen", "Einwohner", selected={"VII"})
     parity, points = scatter.data
     assert list(parity.x) == list(parity.y)  # the parity line y = x
-    assert list(points.text) == list(tables["bezirke"]["bezirk_id"])
+    assert list(points.text) == list(bezirke(tables)["bezirk_id"])
 
 
 def test_labels_of_close_points_stand_apart(app_data):

@@ -9,6 +9,7 @@ import pytest
 
 from essen_dash.figures.choropleth import NO_VALUE_LABEL, choropleth, value_traces
 from essen_dash.frames import kennzahl_frame
+from tests.published import bezirke
 
 DAY = date(2016, 9, 30)
 URL = "/geo/bezirk.geojson"
@@ -24,7 +25,7 @@ def test_continuous_map_holds_exact_values(tables, app_data, key):
     k = app_data.catalog(DAY)[key]
     fig = choropleth(kennzahl_frame(app_data, key, "bezirk", DAY), k, "continuous", URL, level="bezirk")
     (trace,) = valued(fig.data)
-    assert dict(zip(trace.locations, trace.z)) == dict(zip(tables["bezirke"]["bezirk_id"], tables["bezirke"][key]))
+    assert dict(zip(trace.locations, trace.z)) == dict(zip(bezirke(tables)["bezirk_id"], bezirke(tables)[key]))
     assert trace.geojson == URL  # geometry by reference only
     assert fig.layout.legend.title.text == f"{k.short} ({k.unit})"
 

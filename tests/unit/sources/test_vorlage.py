@@ -11,8 +11,9 @@ import pytest
 
 from essen_dash.cli import main
 from essen_dash.sources.vorlage import VorlageParseError, read_vorlage
-from essen_dash.tables.load import load_tables
+from essen_dash.tables.load import Tables, load_tables
 from tests.conftest import FIXTURE_DATA
+from tests.published import bezirke, hotspots
 from tests.unit import expected as E
 from tests.unit.sources.fake_vorlage import FakeVorlage
 
@@ -25,16 +26,15 @@ def register() -> pd.DataFrame:
 # --- every figure of section 3.1 is in data/, equal to the source ------------------------
 
 def test_bezirk_tables_equal_the_source(tables):
-    bz = tables["bezirke"].set_index("bezirk_id")
+    bz = bezirke(tables).set_index("bezirk_id")
     assert list(bz.index) == list(E.BEZIRKE)
     for bid, values in E.BEZIRKE.items():
         assert tuple(bz.loc[bid, list(E.BEZIRK_COLUMNS)]) == values, bid
         assert bz.loc[bid, "stichtag"] == date(2016, 9, 30)
-    assert list(bz["bezirk_nr"]) == list(range(1, 10))
 
 
 def test_hotspots_equal_the_source_and_use_register_numbers(tables):
-    hs = tables["stadtteile_hotspots"]
+    hs = hotspots(tables)
     assert {(r.bezirk_id, r.stadtteil_name): r.origin12_pct for r in hs.itertuples()} == E.HOTSPOTS
     assert dict(zip(hs["stadtteil_name"], hs["stadtteil_nr"]))["Bergeborbeck"] == 23
     # Bezirke with "./." have no rows at all (never a 0)
@@ -98,11 +98,13 @@ def test_made_up_submission_imports_its_own_figures(tmp_path, register):
     fake = FakeVorlage()
     path = tmp_path / "vorlage.txt"
     path.write_text(fake.text(), encoding="utf-8")
-    t = read_vorlage(path, register)
-    bz = t["bezirke"].set_index("bezirk_id")
+    fixture = load_tables(FIXTURE_DATA)
+    t = Tables(tmp_path, {**read_vorlage(path, register), "kennzahlen": fixture["kennzahlen"],
+                          "stadtteile_register": register})
+    bz = bezirke(t).set_index("bezirk_id")
     for bid, v in fake.bezirke.items():
         assert tuple(bz.loc[bid, list(E.BEZIRK_COLUMNS)]) == pytest.approx(v), bid
-    assert set(t["bezirke"]["stichtag"]) == {date(2018, 12, 31)}
+    assert set(bezirke(t)["stichtag"]) == {date(2018, 12, 31)}
     city = t["city"].set_index("group_name")
     assert city.loc["Gesamtbevölkerung", "person_count"] == 591_032
     assert city.loc["Nichtdeutsche", ["person_count", "population_pct"]].tolist() == [101_500, 17.2]
@@ -110,7 +112,7 @@ def test_made_up_submission_imports_its_own_figures(tmp_path, register):
         == [1, 13_500, 2.3, 13.3]
     assert city.loc["Syrien", ["nationality_rank", "non_german_pct"]].tolist() == [2, 11.8]
     assert city.loc["Rumänien", ["nationality_rank", "person_count", "population_pct"]].tolist() == [3, 5_123, 0.9]
-    hs = t["stadtteile_hotspots"]
+    hs = hotspots(t)
     assert list(zip(hs["bezirk_id"], hs["stadtteil_nr"], hs["origin12_pct"])) == [
         ("I", 1, 12.5), ("V", 40, 6.0), ("V", 50, 7.1)]
     jc = t["jobcenter"]
@@ -133,12 +135,12 @@ def test_second_stichtag_is_added_beside_the_first(tmp_path, data_copy):
     assert main(["import-vorlage", str(path), "--out", str(data_copy), "--data-dir", str(data_copy)]) == 0
     t = load_tables(data_copy)
     assert t.stichtage == [date(2016, 9, 30), date(2018, 12, 31)]
-    assert len(t["bezirke"]) == 18 and len(t["documents"]) == 2
-    old = t["bezirke"][t["bezirke"]["stichtag"] == date(2016, 9, 30)].set_index("bezirk_id")
+    assert len(bezirke(t)) == 18 and len(t["documents"]) == 2
+    old = bezirke(t)[bezirke(t)["stichtag"] == date(2016, 9, 30)].set_index("bezirk_id")
     assert old.loc["I", "population_count"] == 67297
     # importing the same submission again replaces its rows instead of doubling them
     assert main(["import-vorlage", str(path), "--out", str(data_copy), "--data-dir", str(data_copy)]) == 0
-    assert len(load_tables(data_copy)["bezirke"]) == 18
+    assert len(bezirke(load_tables(data_copy))) == 18
 
 
 # --- text it cannot parse --------------------------------------------------------------------
@@ -283,7 +285,7 @@ def test_another_document_for_a_stichtag_already_held_is_refused(tmp_path, data_
     assert main(["import-vorlage", str(path), "--out", str(data_copy), "--data-dir", str(data_copy)]) == 1
     assert ("Stand der Bezirksdaten 30.09.2016 stammt schon aus Vorlage 1846/2016; Vorlage 0427/2019 nennt denselben "
             "Stand") in capsys.readouterr().err
-    assert load_tables(data_copy)["bezirke"]["population_count"].iloc[0] == 67297
+    assert bezirke(load_tables(data_copy))["population_count"].iloc[0] == 67297
 
 
 # --- a long line is read, or refused, in linear time ------------------------------------------------

@@ -42,9 +42,10 @@ def import_into(path: Path, out: Path, data_dir: Path | None = None) -> int:
 
 def broken_target(folder: Path) -> Path:
     """Break a row of the 2016 Stichtag in the target (the reference data come from the frozen fixture)."""
-    path = folder / "bezirke.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace("2016-09-30,I,1,67297,26.5,7.1",
-                                                             "2016-09-30,I,1,67297,26.5,107.1"), encoding="utf-8")
+    path = folder / "values.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("2016-09-30,bezirk,I,origin12_pct,7.1,",
+                                                             "2016-09-30,bezirk,I,origin12_pct,107.1,"),
+                    encoding="utf-8")
     return FIXTURE_DATA
 
 
@@ -64,8 +65,9 @@ FAKE = FakeVorlage().text()
                  "stammt schon aus Vorlage 1846/2016", id="other-document-same-stichtag"),
     # the submission is fine; the merged result is not (old rows of the target break a rule): only the
     # validation of the complete result finds it, after every file has been written
-    pytest.param(FAKE, broken_target, "Import abgelehnt, {out} bleibt unverändert – 1 Fehler:\n  - bezirke.csv, "
-                 "Zeile 2, Spalte 'origin12_pct': Wert 107.1 liegt über dem Höchstwert 100 %", id="invalid-result"),
+    pytest.param(FAKE, broken_target, "Import abgelehnt, {out} bleibt unverändert – 1 Fehler:\n  - values.csv, "
+                 "Zeile 20, Spalte 'value': Kennzahl 'origin12_pct': Wert 107,1 liegt über dem Höchstwert 100 %",
+                 id="invalid-result"),
 ])
 def test_refused_import_leaves_every_file_byte_identical(tmp_path, data_copy, capsys, text, prepare, expected):
     data_dir, path = prepare(data_copy) if prepare else None, vorlage(tmp_path, text)
@@ -123,7 +125,7 @@ def test_successful_import_replaces_the_folder_in_one_step(tmp_path, data_copy, 
     after = snapshot(data_copy)
     # every table with rows of the new Stichtag and the descriptor are new; the reference tables and the note are not
     changed = {name for name in after if after[name] != before.get(name)}
-    assert changed == {"bezirke.csv", "stadtteile_hotspots.csv", "city.csv", "jobcenter.csv", "jobcenter_crosswalk.csv",
+    assert changed == {"values.csv", "city.csv", "jobcenter.csv", "jobcenter_crosswalk.csv",
                        "origin_countries.csv", "documents.csv", "datapackage.json"}
     assert set(after) == set(before)
     assert data_copy.stat().st_ino != inode  # a new folder took the old one's place; no file was rewritten in place

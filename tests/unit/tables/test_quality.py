@@ -50,8 +50,9 @@ def test_consistent_figures_pass(tables):
 
 
 def test_a_changed_count_is_caught(data_copy):
-    path = data_copy / "bezirke.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace(",4162,", ",5162,"), encoding="utf-8")
+    path = data_copy / "values.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",III,origin12_count,4162,", ",III,origin12_count,5162,"),
+                    encoding="utf-8")
     flagged = {f.subject for f in findings(load_tables(data_copy))
                if f.is_discrepancy and f.check == ORIGIN12}
     assert flagged == {"Bezirk II", "Bezirk III"}
@@ -72,8 +73,8 @@ def test_report_table_has_published_and_recomputed(tables):
 
 def test_a_denominator_that_may_be_zero_is_not_recomputed(data_copy):
     """A non-German share of 0,05 % (0 to 0,1 after rounding) makes the Bulgarian shares of that Bezirk impossible to recompute: no crash."""
-    path = data_copy / "bezirke.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace("2016-09-30,IX,9,50735,7.2,", "2016-09-30,IX,9,50735,0.05,"),
+    path = data_copy / "values.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",IX,non_german_pct,7.2,", ",IX,non_german_pct,0.05,"),
                     encoding="utf-8")
     report = findings(load_tables(data_copy))
     assert not [f for f in report if f.subject == "Bezirk IX" and "Bulgarien" in f.check]
