@@ -46,6 +46,44 @@ def kennzahl_sentence(frame: pd.DataFrame, k: Kennzahl, selected: frozenset[str]
     return text
 
 
+def change_sentence(frame: pd.DataFrame, k: Kennzahl, change: Kennzahl, compare, stichtag) -> str:
+    """Describe how one Kennzahl changed between two Stichtage over the areas of a frame (``change_frame``)."""
+    span = f"von {compare:%d.%m.%Y} bis {stichtag:%d.%m.%Y}"
+    valued = frame[frame["value"].notna()]
+    if valued.empty:
+        return f"{k.label}: {span} ist für keines dieser Gebiete ein Vergleich möglich."
+
+    def detail(rows: pd.DataFrame) -> str:
+        by = change.format(rows["value"].iloc[0])
+        if len(rows) == 1:
+            return f"{rows['name'].iloc[0]} ({by}; {rows['count_text'].iloc[0]})"
+        return f"{names([f'{n} ({c})' for n, c in zip(rows['name'], rows['count_text'])])}, je {by}"
+
+    top = valued[valued["value"] == valued["value"].max()]
+    low = valued[valued["value"] == valued["value"].min()]
+    text = (f"{k.label}, {span}: am stärksten gestiegen in {detail(top)}, am stärksten gesunken oder am "
+            f"wenigsten gestiegen in {detail(low)}. {frame['city_text'].iloc[0]}.")
+    missing = len(frame) - len(valued)
+    if missing:
+        text += f" Für {missing} von {len(frame)} Gebieten ist kein Vergleich möglich (ein Wert fehlt)."
+    return text
+
+
+def series_sentence(frames: dict, kennzahlen: list[Kennzahl], bezirk_id: str) -> str:
+    """Describe how a Bezirk's Kennzahlen developed from its first to its last value."""
+    parts = []
+    for k in kennzahlen:
+        own = frames[k.key]
+        own = own[(own["kind"] == "bezirk") & own["value"].notna()]
+        if len(own) >= 2:
+            first, last = own.iloc[0], own.iloc[-1]
+            parts.append(f"{k.short} {k.format(first.value)} ({first.day:%d.%m.%Y}) → {k.format(last.value)} "
+                         f"({last.day:%d.%m.%Y})")
+    if not parts:
+        return f"Stadtbezirk {bezirk_id}: eine Entwicklung zeigt sich ab zwei Stichtagen mit Werten."
+    return f"Stadtbezirk {bezirk_id}: " + "; ".join(parts) + "."
+
+
 def profile_sentence(rows: pd.DataFrame, bezirk_id: str) -> str:
     """Describe a Bezirk's profile: which Kennzahlen lie above and below the city."""
     comparable = rows[rows["index"].notna()]

@@ -7,13 +7,16 @@ catalog defines them; geometry stays in :mod:`essen_dash.geo` and is matched by
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from essen_dash.data import AppData, memoized
-from essen_dash.kennzahlen import NO_CITY_VALUE, city_value, evaluate, formula_inputs, level_values
+from essen_dash.format import de_date
+from essen_dash.kennzahlen import NO_CITY_VALUE, Kennzahl, city_value, evaluate, formula_inputs, level_values
 from essen_dash.tables.load import Tables
 from essen_dash.tables.schema import BEZIRK_IDS
 
@@ -116,6 +119,91 @@ def kennzahl_frame(data: AppData, key: str, level: str, stichtag: date) -> pd.Da
     states = area_states(data, level, stichtag)
     out["state"] = states[key].to_numpy() if key in states else "missing"
     return out
+
+
+@dataclass(frozen=True)
+class Change:
+    """How the change of a Kennzahl between two Stichtage is measured, by the Kennzahl's kind."""
+
+    unit: str  # short, after a number
+    words: str  # in a sentence: "Veränderung in …"
+    of: Callable[[pd.Series, pd.Series], pd.Series]  # (now, before) -> change
+    decimals: int
+
+
+def _relative(now: pd.Series, before: pd.Series) -> pd.Series:
+    return (now / before.where(before > 0) - 1) * 100  # no base, no per cent: no comparison, never infinite
+
+
+#: shares change in percentage points, counts in per cent of the earlier count, other kinds by difference
+CHANGES: dict[str, Change] = {
+    "share": Change("%-Punkte", "Prozentpunkten", lambda now, before: now - before, 1),
+    "count": Change("%", "Prozent", _relative, 1),
+}
+DIFFERENCE = Change("", "der Einheit der Kennzahl", lambda now, before: now - before, 2)
+NO_COMPARISON = "kein Vergleich möglich"
+
+
+def change_of(k: Kennzahl) -> Change:
+    change = CHANGES.get(k.kind)
+    return change if change is not None else replace(DIFFERENCE, unit=k.unit, decimals=k.decimals)
+
+
+def change_kennzahl(k: Kennzahl, compare: date) -> Kennzahl:
+    """Return the Kennzahl that a map of change shows: signed, in the change's unit, centred on 0."""
+    change = change_of(k)
+    return replace(k, label=f"Veränderung: {k.label}", short=f"Veränderung gegenüber {de_date(compare)}",
+                   unit=change.unit, kind="change", decimals=change.decimals, signed=True, reference="published")
+
+
+@memoized
+def change_frame(data: AppData, key: str, level: str, stichtag: date, compare: date) -> pd.DataFrame:
+    """Return the change of one Kennzahl from ``compare`` to ``stichtag`` for every area of a level, shaped like
+    :func:`kennzahl_frame` (``value`` is the change, ranked, centred on 0) with both values (``now``, ``before``)
+    and the city's own change as text. An area without a value at one of the dates has no change, never 0."""
+    now = kennzahl_frame(data, key, level, stichtag)
+    before = kennzahl_frame(data, key, level, compare).set_index("key").reindex(now["key"])
+    k_now, k_before = data.catalog(stichtag)[key], data.catalog(compare)[key]
+    change = change_of(k_now)
+    out = now[["key", "name", "bezirk_id"]].copy()
+    out["now"], out["before"] = now["value"].to_numpy(), before["value"].to_numpy()
+    # rounded far below any shown decimal: differences of rounded figures tie where they should (4,2 → 4,1 and
+    # 1,4 → 1,3 both fall by 0,1 Pp.), not by a float's last bit
+    out["value"] = change.of(out["now"], out["before"]).round(9).to_numpy()
+    out["rank"] = out["value"].rank(ascending=False, method="min").astype("Int64")
+    out["city_value"] = 0.0  # the scale is centred on "no change"
+    city_now, city_before = now["city_value"].iloc[0], before["city_value"].iloc[0]
+    shown = change_kennzahl(k_now, compare)
+    city_change = change.of(pd.Series([city_now]), pd.Series([city_before])).iloc[0]
+    out["city_text"] = (f"Gesamtstadt: {shown.format(city_change)} ({k_before.format(city_before)} → "
+                        f"{k_now.format(city_now)})" if pd.notna(city_change) else
+                        f"Gesamtstadt: {NO_COMPARISON}")
+    out["count_text"] = [f"{k_before.format(b)} → {k_now.format(n)}" if pd.notna(b) and pd.notna(n) else ""
+                         for n, b in zip(out["now"], out["before"])]
+    out["flag"] = ""
+    out["state"] = np.where(out["value"].notna(), "compared", "no_comparison")
+    return out
+
+
+@memoized
+def series_frame(data: AppData, key: str, bezirk_id: str) -> pd.DataFrame:
+    """Return one Kennzahl over every Stichtag for a Bezirk, the city and — where the Kennzahl has Stadtteil
+    values — the Bezirk's Stadtteile: ``who``, ``kind`` (bezirk, city, stadtteil), ``day``, ``value`` (missing
+    where there is none, never 0). Stadtteile without any value are left out."""
+    rows = []
+    for day in data.stichtage:
+        if key not in data.catalog(day):
+            continue
+        bezirke = kennzahl_frame(data, key, "bezirk", day).set_index("key")
+        rows.append((bezirk_name(bezirk_id), "bezirk", day, bezirke.loc[bezirk_id, "value"]))
+        rows.append(("Gesamtstadt", "city", day, bezirke["city_value"].iloc[0]))
+        if "stadtteil" in data.catalog(day)[key].levels:
+            st = kennzahl_frame(data, key, "stadtteil", day)
+            for name, value in zip(*st[st["bezirk_id"] == bezirk_id][["name", "value"]].T.to_numpy()):
+                rows.append((name, "stadtteil", day, value))
+    out = pd.DataFrame(rows, columns=["who", "kind", "day", "value"]).astype({"value": float})
+    shown = out.groupby("who")["value"].transform(lambda v: v.notna().any())
+    return out[shown].reset_index(drop=True)
 
 
 def profile_frame(data: AppData, bezirk_id: str, stichtag: date) -> pd.DataFrame:

@@ -142,6 +142,8 @@ class Kennzahl:
     levels: tuple[str, ...]
     source: str
     aliases: tuple[str, ...]
+    #: a change, shown with its sign (+0,8 Pp.)
+    signed: bool = False
 
     @cached_property
     def tree(self) -> ast.expr | None:
@@ -174,7 +176,9 @@ class Kennzahl:
         return KIND_LIMITS.get(self.kind, (None, None))
 
     def format(self, value: float | None) -> str:
-        return de_number(value, self.decimals, self.unit)
+        text = de_number(value, self.decimals, self.unit)
+        return "+" + text if self.signed and value is not None and value == value and round(value, self.decimals) > 0 \
+            else text
 
     def with_facts(self, facts: Mapping[str, object]) -> Kennzahl:
         """Return this Kennzahl with data-dependent placeholders in its texts filled in."""
@@ -200,8 +204,13 @@ def kennzahl_from_row(row: Mapping[str, Any]) -> Kennzahl:
 # --- data-dependent label facts ---------------------------------------------------------
 
 def _origin_country_count(tables, stichtag: date) -> int:
+    """Return how many countries the "wesentliche Herkunftsländer" are: as listed for ``stichtag``, else as last
+    listed before it (a delivery without a submission keeps the definition in force)."""
     oc = tables["origin_countries"]
-    return int(oc[(oc["stichtag"] == stichtag) & (oc["used_in"] == "bezirke")]["country_name"].nunique())
+    oc = oc[oc["used_in"] == "bezirke"]
+    days = sorted(oc["stichtag"].unique())
+    day = max((d for d in days if d <= stichtag), default=days[0] if days else None)
+    return int(oc[oc["stichtag"] == day]["country_name"].nunique())
 
 
 #: placeholders a catalog text may use, each computed from the data of a Stichtag

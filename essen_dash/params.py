@@ -38,6 +38,8 @@ class Params:
     level: str = DEFAULT_LEVEL
     bezirk: tuple[str, ...] = ()
     stichtag: date | None = None
+    #: a second Stichtag to compare with (the views then show the change from it to ``stichtag``)
+    compare: date | None = None
     gruppe: str | None = None
     #: the Verteilungsrechner: what is distributed (``unit`` posts|eur, ``total``), by which key
     #: (``kennzahl:weight`` parts, weights in % adding up to 100) and the minimum per Bezirk
@@ -87,6 +89,15 @@ def parse_stichtag(raw: str, data: AppData, p: Params) -> date:
         raise ParamError("erwartet ein Datum JJJJ-MM-TT") from None
     if day not in data.stichtage:
         raise ParamError(f"vorhanden: {', '.join(d.isoformat() for d in data.stichtage)}")
+    return day
+
+
+def parse_compare(raw: str, data: AppData, p: Params) -> date | None:
+    if len(data.stichtage) < 2:
+        raise ParamError("es gibt nur einen Stichtag, also nichts zu vergleichen")
+    day = parse_stichtag(raw, data, p)
+    if day == p.stichtag:
+        raise ParamError("das ist der gezeigte Stichtag selbst; zum Vergleich einen anderen wählen")
     return day
 
 
@@ -226,6 +237,7 @@ class Param:
 #: in parsing order: a later parameter may depend on an earlier one (the group on the Stichtag)
 PARAMS: dict[str, Param] = {p.name: p for p in (
     Param("stichtag", parse_stichtag, lambda data, p: data.latest),
+    Param("compare", parse_compare, lambda data, p: None),
     Param("indicator", parse_indicator, lambda data, p: DEFAULT_KENNZAHL),
     Param("scheme", parse_scheme, lambda data, p: DEFAULT_SCHEME),
     Param("level", parse_level, lambda data, p: DEFAULT_LEVEL),
@@ -236,11 +248,13 @@ PARAMS: dict[str, Param] = {p.name: p for p in (
     Param("key", parse_key, default_key),
     Param("min", parse_min, lambda data, p: 0),
 )}
-#: parameters every page shares through the shell (district filter and Stichtag)
-SHELL_PARAMS = ("bezirk", "stichtag")
+#: parameters every page shares through the shell (district filter, Stichtag and the one compared with)
+SHELL_PARAMS = ("bezirk", "stichtag", "compare")
 
 
 def shown(value: object) -> str:
+    if value is None:
+        return "kein Vergleich"
     if isinstance(value, date):
         return de_date(value)
     if isinstance(value, tuple):

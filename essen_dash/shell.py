@@ -22,6 +22,11 @@ def notice(text: str, kind: str = "warning") -> html.Div:
     return html.Div(text, className=f"notice notice-{kind}", role="status")
 
 
+def compare_options(stichtage, shown) -> list[dict]:
+    """Return the Stichtage to compare with: every other one (the one shown is listed, not selectable)."""
+    return [{"label": de_date(d), "value": d.isoformat(), "disabled": d == shown} for d in stichtage]
+
+
 def filter_bar(data: AppData) -> html.Div:
     stichtage = data.stichtage
     return html.Div(className="filter-bar", children=[
@@ -34,7 +39,12 @@ def filter_bar(data: AppData) -> html.Div:
             options=[{"label": de_date(d), "value": d.isoformat()} for d in stichtage],
             className="filter-dropdown stichtag")],
             className="filter", style={} if len(stichtage) > 1 else {"display": "none"}),
-        html.Span(f"Stand {de_date(stichtage[-1])}" if len(stichtage) == 1 else "", className="filter-stand"),
+        html.Label([html.Span("Vergleich mit", className="filter-label"), dcc.Dropdown(
+            id="filter-compare", clearable=True, value=None, placeholder="kein Vergleich",
+            options=compare_options(stichtage, stichtage[-1]), className="filter-dropdown stichtag")],
+            className="filter", style={} if len(stichtage) > 1 else {"display": "none"}),
+        html.Span(f"Stand {de_date(stichtage[-1])} (ein Stichtag: Vergleiche und Zeitreihen ab dem zweiten)"
+                  if len(stichtage) == 1 else "", className="filter-stand"),
         html.Div([html.Button("Link kopieren", id="copy-link", className="btn",
                               title="Adresse dieser Ansicht mit allen Einstellungen kopieren"),
                   html.Span(id="copy-link-status", className="hint", role="status")], className="share"),
@@ -68,10 +78,11 @@ def layout() -> html.Div:
     ])
 
 
-@callback(Output("filter-bezirke", "value"), Output("filter-stichtag", "value"), Output("shell-notices", "children"),
+@callback(Output("filter-bezirke", "value"), Output("filter-stichtag", "value"), Output("filter-compare", "value"),
+          Output("shell-notices", "children"),
           Input("url", "search"), State("shell-notices", "children"), State("filter-bezirke", "value"),
-          State("filter-stichtag", "value"))
-def state_from_url(search, banner, bezirke_now, stichtag_now):
+          State("filter-stichtag", "value"), State("filter-compare", "value"))
+def state_from_url(search, banner, bezirke_now, stichtag_now, compare_now):
     """Set the shared filter from the URL when a page is opened; explain unusable parameters.
 
     Unchanged values are not set again: setting them would re-run every page's callbacks, whose answers
@@ -82,8 +93,19 @@ def state_from_url(search, banner, bezirke_now, stichtag_now):
     kept = [b for b in (banner or []) if "notice-error" in str(b)]
     shown = kept + [notice(text) for name, text in notices.items() if name in SHELL_PARAMS]
     bezirke, stichtag = list(view.bezirk), view.stichtag.isoformat()
+    compare = view.compare.isoformat() if view.compare else None
     return (bezirke if bezirke != list(bezirke_now or []) else no_update,
-            stichtag if stichtag != stichtag_now else no_update, shown)
+            stichtag if stichtag != stichtag_now else no_update,
+            compare if compare != compare_now else no_update, shown)
+
+
+@callback(Output("filter-compare", "options"), Output("filter-compare", "value", allow_duplicate=True),
+          Input("filter-stichtag", "value"), State("filter-compare", "value"), prevent_initial_call=True)
+def compare_follows_stichtag(stichtag, compare):
+    """Offer every other Stichtag to compare with; comparing a Stichtag with itself is no comparison."""
+    data = current()
+    p, _ = parse_search(f"stichtag={stichtag}", data, ("stichtag",))
+    return compare_options(data.stichtage, p.stichtag), (None if compare == p.stichtag.isoformat() else no_update)
 
 
 # Write the filter into the address bar (shareable) and into the navigation links, in the browser:
@@ -91,11 +113,12 @@ def state_from_url(search, banner, bezirke_now, stichtag_now):
 # its page last had in this tab (page-memory, written by components.sync_query), so going back keeps them.
 clientside_callback(
     """
-    function(bezirke, stichtag, memory, stichtagOptions) {
+    function(bezirke, stichtag, compare, memory, stichtagOptions) {
         const params = new URLSearchParams(window.location.search);
         const set = (k, v) => v ? params.set(k, v) : params.delete(k);
         set('bezirk', (bezirke || []).join(','));
         set('stichtag', stichtagOptions.length > 1 ? stichtag : '');
+        set('compare', compare || '');
         const q = params.toString().replace(/%2C/g, ',');
         window.history.replaceState(window.history.state, '', window.location.pathname + (q ? '?' + q : ''));
         const nav = """ + json.dumps([[key, path] for key, _, path in NAV]) + """;
@@ -103,6 +126,7 @@ clientside_callback(
             const link = new URLSearchParams((memory || {})[page] || '');
             if (bezirke && bezirke.length) link.set('bezirk', bezirke.join(','));
             if (stichtagOptions.length > 1 && stichtag) link.set('stichtag', stichtag);
+            if (compare) link.set('compare', compare);
             const s = link.toString().replace(/%2C/g, ',').replace(/%3A/g, ':');
             const where = page === 'bezirk' ? '/bezirk/' + ((bezirke && bezirke.length) ? bezirke[0] : 'I') : path;
             return where + (s ? '?' + s : '');
@@ -112,8 +136,8 @@ clientside_callback(
     """,
     Output("shell-sync", "data"),
     *[Output(f"nav-{key}", "href") for key, _, _ in NAV],
-    Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), Input("page-memory", "data"),
-    State("filter-stichtag", "options"),
+    Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), Input("filter-compare", "value"),
+    Input("page-memory", "data"), State("filter-stichtag", "options"),
 )
 
 

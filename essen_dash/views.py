@@ -22,16 +22,21 @@ from essen_dash.classify import SCHEMES
 from essen_dash.data import AppData, memoized
 from essen_dash.figures import jobcenter as jcfig
 from essen_dash.figures.bars import allocation_bars, allocation_scatter, profile, ranking
+from essen_dash.figures.series import series, series_grid
 from essen_dash.figures.choropleth import NO_VALUE_LABEL, choropleth, classes_for, flag_footnote
 from essen_dash.figures.common import base_layout
 from essen_dash.figures.tables import table_figure
 from essen_dash.format import de_date, de_number
-from essen_dash.frames import (ALLOCATION, LEVELS, UNASSIGNED, allocation_frame, jobcenter_area_frame,
+from essen_dash.frames import (ALLOCATION, LEVELS, UNASSIGNED, allocation_frame, change_frame, change_kennzahl,
+                               change_of, jobcenter_area_frame,
                                jobcenter_map_view, jobcenter_matrix, kennzahl_frame, outline_coords, overlapping_areas,
-                               profile_frame)
+                               profile_frame, series_frame)
+from essen_dash.kennzahlen import Kennzahl
 from essen_dash.params import ParamError, Params, parse
 
 Geo = Callable[[str], Union[str, dict]]
+#: a map of change is diverging, centred on "no change"
+CHANGE_SCHEME = "deviation"
 
 
 @dataclass(frozen=True)
@@ -80,26 +85,58 @@ def filter_text(p: Params) -> str:
 
 # --- builders ------------------------------------------------------------------------------
 
-def karte_map(data: AppData, p: Params, geo: Geo) -> Chart:
+def shown(data: AppData, p: Params, level: str) -> tuple[Kennzahl, pd.DataFrame, str]:
+    """Return what the Karte's views show: the Kennzahl and its frame at the Stichtag, or — comparing — its
+    change since ``compare`` (as a signed Kennzahl) and the change frame; and the scheme that colours it."""
     k = data.catalog(p.stichtag)[p.indicator]
-    frame = kennzahl_frame(data, k.key, p.level, p.stichtag)
-    fig = choropleth(frame, k, p.scheme, geo(p.level), level=p.level, selected=p.selected,
+    if p.compare is None:
+        return k, kennzahl_frame(data, k.key, level, p.stichtag), p.scheme
+    return (change_kennzahl(k, p.compare), change_frame(data, k.key, level, p.stichtag, p.compare),
+            CHANGE_SCHEME)
+
+
+def karte_map(data: AppData, p: Params, geo: Geo) -> Chart:
+    k, frame, scheme = shown(data, p, p.level)
+    fig = choropleth(frame, k, scheme, geo(p.level), level=p.level, selected=p.selected,
                      labels=data.boundaries.label_points[p.level],
                      outline=outline_coords(data.boundaries.bezirke, p.bezirk) if p.bezirk else None)
-    return Chart(fig, k.label, f"{LEVELS[p.level]}, Stand {de_date(p.stichtag)} · {SCHEMES[p.scheme].label} · "
-                 f"{filter_text(p)} · Einheit: {k.unit}{flag_footnote(frame)}", data.source_line(p.stichtag),
-                 caption=captions.kennzahl_sentence(frame, k, p.selected if p.level == "bezirk" else frozenset()))
+    colours = "zweifarbig um 0 (keine Veränderung)" if p.compare else SCHEMES[scheme].label
+    return Chart(fig, k.label, f"{LEVELS[p.level]}, {period(data, p)} · {colours} · "
+                 f"{filter_text(p)} · Einheit: {k.unit}{flag_footnote(frame)}", sources(data, p),
+                 caption=sentence(data, p, frame, k, p.selected if p.level == "bezirk" else frozenset()))
 
 
 def karte_ranking(data: AppData, p: Params, geo: Geo) -> Chart:
-    k = data.catalog(p.stichtag)[p.indicator]
-    frame = kennzahl_frame(data, k.key, "bezirk", p.stichtag)
-    fig = ranking(frame, k, classes_for(frame, k, p.scheme).colours, selected=p.selected)
-    reference = " · gestrichelt: Wert der Gesamtstadt" if k.has_reference else ""
-    return Chart(fig, f"Rangfolge der Stadtbezirke: {k.short}",
-                 f"Stand {de_date(p.stichtag)} · {filter_text(p)} · Einheit: {k.unit}{reference}"
-                 f"{flag_footnote(frame)}",
-                 data.source_line(p.stichtag, geometry=False), caption=captions.kennzahl_sentence(frame, k, p.selected))
+    k, frame, scheme = shown(data, p, "bezirk")
+    fig = ranking(frame, k, classes_for(frame, k, scheme).colours, selected=p.selected)
+    reference = (" · gestrichelt: keine Veränderung" if p.compare else
+                 " · gestrichelt: Wert der Gesamtstadt" if k.has_reference else "")
+    return Chart(fig, f"Rangfolge der Stadtbezirke: {k.short if p.compare is None else k.label}",
+                 f"{period(data, p)} · {filter_text(p)} · Einheit: {k.unit}{reference}{flag_footnote(frame)}",
+                 sources(data, p, geometry=False), caption=sentence(data, p, frame, k, p.selected))
+
+
+def period(data: AppData, p: Params) -> str:
+    """Return the Stichtag a view shows, or the two it compares and how the change is measured."""
+    if p.compare is None:
+        return f"Stand {de_date(p.stichtag)}"
+    change = change_of(data.catalog(p.stichtag)[p.indicator])
+    return f"{de_date(p.compare)} → {de_date(p.stichtag)} · Veränderung in {change.words}"
+
+
+def sources(data: AppData, p: Params, geometry: bool = True) -> str:
+    """Return the source line of the Stichtag shown, or of both compared."""
+    line = data.source_line(p.stichtag, geometry=geometry)
+    if p.compare is None:
+        return line
+    before = data.source_line(p.compare, geometry=False).removeprefix("Quelle: ")
+    return line.replace("Quelle: ", f"Quelle: {before} und ", 1)
+
+
+def sentence(data: AppData, p: Params, frame: pd.DataFrame, k: Kennzahl, selected: frozenset[str]) -> str:
+    if p.compare is None:
+        return captions.kennzahl_sentence(frame, k, selected)
+    return captions.change_sentence(frame, data.catalog(p.stichtag)[p.indicator], k, p.compare, p.stichtag)
 
 
 def _jc(data: AppData, p: Params):
@@ -230,6 +267,36 @@ def bezirk_summary(data: AppData, p: Params, geo: Geo) -> Chart:
                         data.source_line(p.stichtag, geometry=False))
 
 
+def bezirk_series(data: AppData, p: Params, geo: Geo) -> Chart:
+    """Every Bezirk Kennzahl of one Bezirk over all Stichtage, against the city (and its Stadtteile)."""
+    bezirk_id, catalog = p.bezirk[0], data.catalog(p.stichtag)
+    kennzahlen = catalog.at_level("bezirk")
+    frames = {k.key: series_frame(data, k.key, bezirk_id) for k in kennzahlen}
+    return Chart(series_grid(frames, kennzahlen), f"Stadtbezirk {bezirk_id}: Entwicklung aller Kennzahlen",
+                 f"{span(data)} · Linie: Stadtbezirk {bezirk_id}, gestrichelt: Gesamtstadt, dünn: Stadtteile",
+                 series_sources(data), caption=captions.series_sentence(frames, kennzahlen, bezirk_id))
+
+
+def bezirk_entwicklung(data: AppData, p: Params, geo: Geo) -> Chart:
+    """One Kennzahl of one Bezirk over all Stichtage, against the city and the Bezirk's Stadtteile."""
+    bezirk_id, k = p.bezirk[0], data.catalog(p.stichtag)[p.indicator]
+    frame = series_frame(data, k.key, bezirk_id)
+    return Chart(series(frame, k), f"Entwicklung: {k.label}", f"Stadtbezirk {bezirk_id} · {span(data)} · "
+                 f"Einheit: {k.unit}", series_sources(data),
+                 caption=captions.series_sentence({k.key: frame}, [k], bezirk_id))
+
+
+def span(data: AppData) -> str:
+    days = data.stichtage
+    return f"{len(days)} Stichtage, {de_date(days[0])} bis {de_date(days[-1])}" if len(days) > 1 else \
+        f"ein Stichtag ({de_date(days[0])}): eine Entwicklung zeigt sich ab dem zweiten"
+
+
+def series_sources(data: AppData) -> str:
+    return "Quelle: " + "; ".join(dict.fromkeys(
+        data.source_line(day, geometry=False).removeprefix("Quelle: ") for day in data.stichtage))
+
+
 def bezirk_stadtteile(data: AppData, p: Params, geo: Geo) -> Chart:
     """The Stadtteile of the selected Bezirke with each Stadtteil Kennzahl and their JobCenter areas."""
     catalog = data.catalog(p.stichtag)
@@ -261,8 +328,9 @@ def _table_chart(table: pd.DataFrame, title: str, subtitle: str, source: str) ->
 
 
 VIEWS: dict[str, View] = {v.key: v for v in (
-    View("karte", "map", "Karte", ("indicator", "scheme", "level", "bezirk"), karte_map, needs_geometry=True),
-    View("karte", "ranking", "Rangfolge", ("indicator", "scheme", "bezirk"), karte_ranking),
+    View("karte", "map", "Karte", ("indicator", "scheme", "level", "bezirk", "compare"), karte_map,
+         needs_geometry=True),
+    View("karte", "ranking", "Rangfolge", ("indicator", "scheme", "bezirk", "compare"), karte_ranking),
     View("jobcenter", "map", "Karte", ("gruppe", "bezirk"), jobcenter_map, needs_geometry=True),
     View("jobcenter", "bars", "Balken", ("gruppe", "bezirk"), jobcenter_bars),
     View("jobcenter", "heatmap", "Heatmap", ("bezirk",), jobcenter_heatmap),
@@ -273,6 +341,9 @@ VIEWS: dict[str, View] = {v.key: v for v in (
     View("bezirk", "kennzahlen", "Kennzahlen", ("bezirk",), bezirk_kennzahlen, one_bezirk=True),
     View("bezirk", "summary", "Auf einen Blick", ("bezirk",), bezirk_summary, one_bezirk=True),
     View("bezirk", "stadtteile", "Stadtteile", ("bezirk",), bezirk_stadtteile, one_bezirk=True),
+    View("bezirk", "series", "Entwicklung", ("bezirk",), bezirk_series, one_bezirk=True),
+    View("bezirk", "entwicklung", "Entwicklung einer Kennzahl", ("bezirk", "indicator"), bezirk_entwicklung,
+         one_bezirk=True),
 )}
 DEFAULT_CHART = {"karte": "map", "jobcenter": "map", "zuteilung": "bars", "bezirk": "profile"}
 

@@ -90,6 +90,9 @@ def charts(data: AppData, bezirk_ids: list[str], day: date) -> list[tuple[str, C
     if data.boundaries is not None:
         requests += [("Karten", "karte-map", replace(selection, indicator=k.key))
                      for k in data.catalog(day).values() if k.kind != "count"]
+    if len(data.stichtage) > 1:  # a development needs two Stichtage: a page per Kennzahl
+        requests += [("Entwicklung", "bezirk-entwicklung", replace(selection, bezirk=(b,), indicator=k.key))
+                     for b in bezirk_ids for k in data.catalog(day).at_level("bezirk")]
     requests += [("Stadtteile", "bezirk-stadtteile", selection), ("JobCenter", "jobcenter-heatmap", selection),
                  ("Kennzahlen", "bezirk-kennzahlen", selection)]
     return ([("Titel", cover_chart(data, bezirk_ids, day))] +

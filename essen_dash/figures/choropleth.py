@@ -21,7 +21,8 @@ NO_VALUE_LABEL = "kein Wert veröffentlicht"
 WITHHELD_LABEL = "gesperrt (Geheimhaltung der Quelle)"
 WITHHELD_COLOUR = "#c9ced3"  # darker than "no value": the source has the figure but does not publish it
 #: what an area without a value shows, by the value's state
-EMPTY = {"withheld": (WITHHELD_LABEL, WITHHELD_COLOUR), "missing": (NO_VALUE_LABEL, NO_VALUE_COLOUR)}
+EMPTY = {"withheld": (WITHHELD_LABEL, WITHHELD_COLOUR), "no_comparison": ("kein Vergleich möglich", NO_VALUE_COLOUR),
+         "missing": (NO_VALUE_LABEL, NO_VALUE_COLOUR)}
 CONTEXT_COLOUR = "#eceff2"  # areas outside a selection: visible for orientation, not competing with it
 
 
@@ -40,7 +41,8 @@ def hover_data(frame: pd.DataFrame, indicator: Kennzahl) -> list[dict]:
     """Return per area the named fields its tooltip shows and a click reads (never positions)."""
     n = int(frame["value"].notna().sum())
     city = city_of(frame)
-    city_text = f"Gesamtstadt: {indicator.format(city)}" if city is not None else NO_CITY_VALUE
+    city_text = frame["city_text"].iloc[0] if "city_text" in frame else \
+        f"Gesamtstadt: {indicator.format(city)}" if city is not None else NO_CITY_VALUE
     def empty(state: str) -> str:
         return EMPTY.get(state, EMPTY["missing"])[0]
 
@@ -124,8 +126,8 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
     frame = frame.assign(hover=hover_data(frame, indicator))
     traces = []
     for state, (label, colour) in EMPTY.items():
-        empty = frame[frame["value"].isna() & ((frame["state"] == state) if state == "withheld"
-                                               else (frame["state"] != "withheld"))]
+        other = frame["state"].isin([s for s in EMPTY if s != "missing"])  # missing: every other empty area
+        empty = frame[frame["value"].isna() & ((frame["state"] == state) if state != "missing" else ~other)]
         if len(empty):
             traces.append(_trace(empty, geojson, label, [[0, colour], [1, colour]], [0] * len(empty), True,
                                  showscale=False))

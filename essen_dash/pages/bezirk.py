@@ -19,6 +19,7 @@ dash.register_page(__name__, path_template="/bezirk/<bezirk_id>", name="Bezirksp
 
 PAGE = "bezirk"
 PROFILE, STADTTEILE, HEATMAP = VIEWS["bezirk-profile"], VIEWS["bezirk-stadtteile"], VIEWS["jobcenter-heatmap"]
+SERIES = VIEWS["bezirk-series"]
 
 
 def not_found(bezirk_id: str) -> html.Div:
@@ -89,6 +90,8 @@ def content(data: AppData, path_id: str, p: Params) -> list:
                      className="card"),
             card("Lage in der Stadt", small_map),
         ]),
+        *([html.Div(chart_block(SERIES, build(data, SERIES.key, one), one, f"{PAGE}-series"), className="card")]
+          if len(data.stichtage) > 1 else []),
         card("Stadtteile", html_table(stadtteile.table, f"{PAGE}-stadtteile"),
              html.P(stadtteile.subtitle, className="hint"), download_links(STADTTEILE, one)),
         html.Div(chart_block(HEATMAP, build(data, HEATMAP.key, one), one, f"{PAGE}-jobcenter"), className="card"),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+from dash import Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 
 from essen_dash.classify import SCHEMES
 from essen_dash.components import card, chart_block, download_links, heading, notices, sync_query
 from essen_dash.data import AppData, current, memoized
 from essen_dash.format import de_date
-from essen_dash.frames import LEVELS, kennzahl_frame
+from essen_dash.frames import LEVELS, change_of, kennzahl_frame
 from essen_dash.params import SHELL_PARAMS, Params, parse, query
 from essen_dash.tables.schema import BEZIRK_IDS
 from essen_dash.views import VIEWS, build, screen_figure
@@ -18,7 +18,7 @@ dash.register_page(__name__, path="/", name="Karte", title="Karte – Sozialdate
 
 PAGE = "karte"
 MAP, RANKING = VIEWS["karte-map"], VIEWS["karte-ranking"]
-PARAMS = ("indicator", "scheme", "level", "bezirk", "stichtag")
+PARAMS = ("indicator", "scheme", "level", "bezirk", "stichtag", "compare")
 RANKING_HEIGHT = 380
 
 
@@ -35,6 +35,10 @@ def metadata(data: AppData, p: Params) -> list:
         ("Quelle", data.source_detail(p.stichtag)),
         ("Stichtag", de_date(p.stichtag)),
     ]
+    if p.compare is not None:
+        rows.append(("Vergleich", f"Veränderung vom {de_date(p.compare)} zum {de_date(p.stichtag)} in "
+                                  f"{change_of(k).words}; Gebiete ohne Wert an einem der beiden Tage: kein "
+                                  "Vergleich möglich (nie 0)."))
     if p.level == "stadtteil":
         shown = int(frame["value"].notna().sum())
         rows.append(("Stadtteile", f"Veröffentlicht sind Werte für {shown} von {len(frame)} Stadtteilen; alle "
@@ -71,6 +75,24 @@ def stichtag_query(data: AppData, p: Params):
     return p.stichtag if len(data.stichtage) > 1 else None
 
 
+PLAY_INTERVAL_MS = 1500
+
+
+def timeline(data: AppData, p: Params) -> html.Div:
+    """Return the timeline: a slider over the Stichtage and a play button (hidden with one Stichtag; the filter
+    bar says why). Stepping sends only values, like any switch; the boundaries stay in the browser."""
+    days = data.stichtage
+    return html.Div(className="timeline", id=f"{PAGE}-timeline-area", hidden=len(days) < 2, children=[
+        html.Button("Abspielen", id=f"{PAGE}-play", className="btn", n_clicks=0,
+                    title="Die Karte durchläuft alle Stichtage"),
+        html.Div(dcc.Slider(id=f"{PAGE}-timeline", min=0, max=max(len(days) - 1, 1), step=1,
+                            value=days.index(p.stichtag), marks={i: de_date(d) for i, d in enumerate(days)},
+                            included=False),
+                 className="timeline-slider", **{"aria-label": "Zeitleiste der Stichtage"}),
+        dcc.Interval(id=f"{PAGE}-tick", interval=PLAY_INTERVAL_MS, disabled=True),
+    ])
+
+
 def layout(**params):
     data = current()
     p, bad = parse(params, data, PARAMS)
@@ -96,6 +118,7 @@ def layout(**params):
                 id=f"{PAGE}-scheme", clearable=False, value=p.scheme,
                 options=[{"label": s.label, "value": k} for k, s in SCHEMES.items()])], className="control"),
         ]),
+        timeline(data, p),
         html.Div(className="grid-map", children=[
             html.Div([map_area], className="card map-card"),
             html.Div(className="side", children=[
@@ -120,15 +143,16 @@ def layout(**params):
           Output(f"{PAGE}-map-caption", "children"), Output(f"{PAGE}-ranking-caption", "children"),
           Output(f"{PAGE}-map-heading", "children"), Output(f"{PAGE}-ranking-heading", "children"),
           Input(f"{PAGE}-indicator", "value"), Input(f"{PAGE}-scheme", "value"), Input(f"{PAGE}-level", "value"),
-          Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), prevent_initial_call=True)
-def update(indicator, scheme, level, bezirke, stichtag):
+          Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), Input("filter-compare", "value"),
+          prevent_initial_call=True)
+def update(indicator, scheme, level, bezirke, stichtag, compare):
     """Send only what changed: value traces and titles (the boundaries stay in the browser).
 
     Not called on page load: the layout already holds the view the URL asked for.
     """
     data = current()
     p, bad = parse({"indicator": indicator, "scheme": scheme, "level": level, "bezirk": bezirke or (),
-                    "stichtag": stichtag}, data, PARAMS)
+                    "stichtag": stichtag, "compare": compare}, data, PARAMS)
     if bad or data.boundaries is None:
         return (no_update,) * 9
     traces, legend, ranking, meta, map_dl, ranking_dl, *texts = switch_outputs(data, p)
@@ -169,3 +193,26 @@ def toggle_from_ranking(click, bezirke):
 
 sync_query(PAGE, ["indicator", "scheme", "level"], Input(f"{PAGE}-indicator", "value"),
            Input(f"{PAGE}-scheme", "value"), Input(f"{PAGE}-level", "value"))
+
+
+@callback(Output("filter-stichtag", "value", allow_duplicate=True), Output(f"{PAGE}-timeline", "value"),
+          Input(f"{PAGE}-timeline", "value"), Input(f"{PAGE}-tick", "n_intervals"), Input("filter-stichtag", "value"),
+          prevent_initial_call=True)
+def step(index, _ticks, stichtag):
+    """Keep the timeline and the Stichtag filter together: moving one moves the other; a tick of the player
+    steps to the next Stichtag (from the last back to the first)."""
+    days = [d.isoformat() for d in current().stichtage]
+    if ctx.triggered_id == "filter-stichtag":
+        return no_update, days.index(stichtag) if stichtag in days and days.index(stichtag) != index else no_update
+    if ctx.triggered_id == f"{PAGE}-tick":
+        index = ((index or 0) + 1) % len(days)
+        return days[index], index
+    return (days[index], no_update) if isinstance(index, int) and 0 <= index < len(days) else (no_update, no_update)
+
+
+@callback(Output(f"{PAGE}-tick", "disabled"), Output(f"{PAGE}-play", "children"), Input(f"{PAGE}-play", "n_clicks"),
+          prevent_initial_call=True)
+def play(clicks):
+    """The play button starts and stops the timeline."""
+    playing = bool(clicks % 2)
+    return not playing, "Anhalten" if playing else "Abspielen"
