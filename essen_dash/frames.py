@@ -162,8 +162,12 @@ def change_frame(data: AppData, key: str, level: str, stichtag: date, compare: d
     :func:`kennzahl_frame` (``value`` is the change, ranked, centred on 0) with both values (``now``, ``before``)
     and the city's own change as text. An area without a value at one of the dates has no change, never 0."""
     now = kennzahl_frame(data, key, level, stichtag)
-    before = kennzahl_frame(data, key, level, compare).set_index("key").reindex(now["key"])
-    k_now, k_before = data.catalog(stichtag)[key], data.catalog(compare)[key]
+    k_now = data.catalog(stichtag)[key]
+    k_before = data.catalog(compare).get(key)
+    if k_before is None:  # the Kennzahl was not in the catalog then: no comparison anywhere
+        k_before, before = k_now, now.assign(value=np.nan, city_value=np.nan).set_index("key")
+    else:
+        before = kennzahl_frame(data, key, level, compare).set_index("key").reindex(now["key"])
     change = change_of(k_now)
     out = now[["key", "name", "bezirk_id"]].copy()
     out["now"], out["before"] = now["value"].to_numpy(), before["value"].to_numpy()

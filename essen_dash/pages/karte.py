@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dash
 from dash import Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 
@@ -85,10 +87,10 @@ def timeline(data: AppData, p: Params) -> html.Div:
     return html.Div(className="timeline", id=f"{PAGE}-timeline-area", hidden=len(days) < 2, children=[
         html.Button("Abspielen", id=f"{PAGE}-play", className="btn", n_clicks=0,
                     title="Die Karte durchläuft alle Stichtage"),
-        html.Div(dcc.Slider(id=f"{PAGE}-timeline", min=0, max=max(len(days) - 1, 1), step=1,
-                            value=days.index(p.stichtag), marks={i: de_date(d) for i, d in enumerate(days)},
-                            included=False),
-                 className="timeline-slider", **{"aria-label": "Zeitleiste der Stichtage"}),
+        html.Label([html.Span("Zeitleiste der Stichtage", className="filter-label visually-hidden"), dcc.Slider(
+            id=f"{PAGE}-timeline", min=0, max=max(len(days) - 1, 1), step=1, value=days.index(p.stichtag),
+            marks={i: de_date(d) for i, d in enumerate(days)}, included=False)],
+            className="timeline-slider", **{"data-marks": json.dumps({i: de_date(d) for i, d in enumerate(days)})}),
         dcc.Interval(id=f"{PAGE}-tick", interval=PLAY_INTERVAL_MS, disabled=True),
     ])
 

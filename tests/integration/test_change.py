@@ -136,3 +136,12 @@ def test_the_profile_draws_every_kennzahl_over_the_stichtage(page, page_log, app
     expect(page.locator("#bezirk-series-caption")).to_contain_text("12 Herkunftsländer 7,1 % (30.09.2016) → "
                                                                    "8,5 % (31.12.2018)")
     assert re.search(r"2 Stichtage, 30\.09\.2016 bis 31\.12\.2018", page.inner_text("#bezirk-series-heading"))
+
+
+@pytest.mark.parametrize("path", [f"/?{COMPARE}&level=stadtteil", f"/bezirk/III?stichtag={SECOND}"])
+def test_change_views_have_no_wcag_violations(page, page_log, app_server, path):
+    from tests.integration.test_a11y import axe_violations
+
+    open_page(page, app_server, page_log, path, ".js-plotly-plot")
+    settle(page, page_log)
+    assert axe_violations(page) == []

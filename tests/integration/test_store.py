@@ -116,7 +116,7 @@ def test_a_bad_file_is_refused_whole_and_publishes_nothing(db_url, capsys, file,
     capsys.readouterr()
     assert cli(db_url, "import", str(INTAKE / file)) == 1
     err = capsys.readouterr().err
-    assert f"FEHLER: Import abgelehnt, es wird nichts veröffentlicht" in err and file in err and expected in err, err
+    assert "FEHLER: Import abgelehnt, es wird nichts veröffentlicht" in err and file in err and expected in err, err
     assert "Zeile " in err and "Traceback" not in err
     store = Store(db_url)
     assert [v.number for v in store.versions()] == [1]
