@@ -638,7 +638,7 @@ def test_filter_chosen_in_ui_persists_across_pages(page, page_log, app_server, a
 def test_page_settings_survive_navigation(page, page_log, app_server, app_tables):
     """The Karte's level and Kennzahl chosen in the UI come back when one leaves and returns by the navigation;
     so does the Daten page's table. The filter travels too."""
-    open_map(page, app_server, page_log, "?indicator=origin12_pct&bezirk=V")
+    open_map(page, app_server, page_log, f"?indicator=origin12_pct&bezirk=V&{AT_2016}")
     before = snapshot(page)
     page.locator("#karte-level input[value='stadtteil']").check()
     wait_for_change(page, before)
