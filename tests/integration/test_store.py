@@ -32,28 +32,6 @@ INTAKE = paths.REPO_ROOT / "tests" / "fixtures" / "intake"
 DAY = date(2018, 12, 31)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    """Return the URL of an empty database: a SQLite file, or a fresh database on the session's PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    import sqlalchemy as sa
-
-    base = request.getfixturevalue("postgres_url")
-    name = f"t{os.getpid()}_{time.monotonic_ns()}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-    yield url
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def cli(url: str, *args: str) -> int:
     return main(["--database-url", url, *args])
 

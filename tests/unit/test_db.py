@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pandas.testing import assert_frame_equal
 
 from essen_dash.tables import db
-from essen_dash.tables.db import DEFAULT_SQLITE_NAME, Store, StoreError
+from essen_dash.tables.db import Store, StoreError
 from essen_dash.tables.load import read_table
 from essen_dash.tables.schema import TABLES, Column, Table
 
@@ -78,21 +78,10 @@ NOTES_1 = (("0815/2016", date(2016, 11, 2), "O'Brien sagt:\t\"ja\"\nzweite Zeile
            ("C:\\Pfad\\datei", date(1999, 12, 31), "", False))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    """Return the URL of an empty database of its own for this test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / DEFAULT_SQLITE_NAME}"
-        return
-    server = request.getfixturevalue("postgres_url")
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
+@pytest.fixture
+def url(db_url):
+    """Return the URL of an empty database of its own for this test (SQLite and PostgreSQL)."""
+    return db_url
 
 
 @pytest.fixture
