@@ -20,7 +20,6 @@ then published; a refused delivery changes nothing.
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,12 +29,11 @@ from typing import Protocol
 import pandas as pd
 
 from essen_dash.paths import Settings
-from essen_dash.tables.load import DESCRIPTOR, Tables, check_folder, load_tables
+from essen_dash.tables.load import Tables, check_folder, load_tables
 from essen_dash.tables.quality import findings
 from essen_dash.tables.schema import TABLES
 from essen_dash.tables.db import StaleVersion, Store
-from essen_dash.tables.store import (ImportRefused, as_strings, descriptor, read_strings, write_csv, write_into,
-                                     write_tables)
+from essen_dash.tables.store import ImportRefused, as_strings, write_csv, write_descriptor, write_into, write_tables
 
 
 @dataclass(frozen=True)
@@ -76,9 +74,7 @@ def write_package(frames: Mapping[str, pd.DataFrame], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in TABLES.items():
         write_csv(as_strings(table, frames[name]), folder / table.path)
-    documents = read_strings(folder / TABLES["documents"].path)
-    (folder / DESCRIPTOR).write_text(json.dumps(descriptor(documents), ensure_ascii=False, indent=2) + "\n",
-                                     encoding="utf-8")
+    write_descriptor(folder)
 
 
 def merged(current: Mapping[str, pd.DataFrame], delivered: Mapping[str, pd.DataFrame], label: str,

@@ -146,10 +146,15 @@ def write_into(tables: dict[str, pd.DataFrame], folder: Path) -> list[str]:
             new = merge(table, read_strings(path), new)
         write_csv(new, path)
         written.append(table.path)
-    (folder / DESCRIPTOR).write_text(
-        json.dumps(descriptor(read_strings(documents)), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    write_descriptor(folder)
     return written + [DESCRIPTOR]
+
+
+def write_descriptor(folder: Path) -> None:
+    """Write the folder's ``datapackage.json`` for the documents its tables come from."""
+    documents = read_strings(folder / TABLES["documents"].path)
+    (folder / DESCRIPTOR).write_text(json.dumps(descriptor(documents), ensure_ascii=False, indent=2) + "\n",
+                                     encoding="utf-8")
 
 
 def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path, replace: bool = False) -> list[Path]:
