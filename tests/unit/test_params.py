@@ -14,7 +14,7 @@ DAY = date(2016, 9, 30)
 def test_valid_parameters(app_data):
     p, notices = parse_search("?indicator=bg_ro_pct&scheme=quantiles&level=stadtteil&bezirk=III,i&stichtag=2016-09-30"
                               "&gruppe=Iran", app_data)
-    assert p == Params("bg_ro_pct", "quantiles", "stadtteil", ("I", "III"), DAY, "Iran")
+    assert p == Params("bg_ro_pct", "quantiles", "stadtteil", ("I", "III"), DAY, gruppe="Iran")
     assert notices == {}
 
 
