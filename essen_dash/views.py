@@ -116,6 +116,27 @@ def karte_ranking(data: AppData, p: Params, geo: Geo) -> Chart:
                  sources(data, p, geometry=False), caption=sentence(data, p, frame, k, p.selected))
 
 
+def karte_table(data: AppData, p: Params, geo: Geo) -> Chart:
+    """The Karte's figures as a table: every area of the level with its value — comparing, both values and the
+    change; an area without a value says so in words."""
+    k = data.catalog(p.stichtag)[p.indicator]
+    shown_k, frame, _ = shown(data, p, p.level)
+    empty = {"withheld": "gesperrt", "no_comparison": "kein Vergleich möglich"}
+    rows = frame[frame["bezirk_id"].isin(p.bezirk)] if p.bezirk else frame
+    text = [shown_k.format(v) if pd.notna(v) else empty.get(state, NO_VALUE_LABEL)
+            for v, state in zip(rows["value"], rows["state"])]
+    if p.compare is None:
+        table = pd.DataFrame({"Gebiet": rows["name"], f"{k.short} ({k.unit})": text,
+                              "Rang": [f"{r}" if pd.notna(r) else "–" for r in rows["rank"]]})
+    else:
+        table = pd.DataFrame({"Gebiet": rows["name"],
+                              de_date(p.compare): [k.format(v) if pd.notna(v) else NO_VALUE_LABEL for v in rows["before"]],
+                              de_date(p.stichtag): [k.format(v) if pd.notna(v) else NO_VALUE_LABEL for v in rows["now"]],
+                              f"Veränderung ({shown_k.unit})": text})
+    return _table_chart(table, f"{shown_k.label if p.compare else k.label}: Tabelle",
+                        f"{LEVELS[p.level]}, {period(data, p)} · {filter_text(p)}", sources(data, p, geometry=False))
+
+
 def period(data: AppData, p: Params) -> str:
     """Return the Stichtag a view shows, or the two it compares and how the change is measured."""
     if p.compare is None:
@@ -331,6 +352,7 @@ VIEWS: dict[str, View] = {v.key: v for v in (
     View("karte", "map", "Karte", ("indicator", "scheme", "level", "bezirk", "compare"), karte_map,
          needs_geometry=True),
     View("karte", "ranking", "Rangfolge", ("indicator", "scheme", "bezirk", "compare"), karte_ranking),
+    View("karte", "table", "Tabelle", ("indicator", "level", "bezirk", "compare"), karte_table),
     View("jobcenter", "map", "Karte", ("gruppe", "bezirk"), jobcenter_map, needs_geometry=True),
     View("jobcenter", "bars", "Balken", ("gruppe", "bezirk"), jobcenter_bars),
     View("jobcenter", "heatmap", "Heatmap", ("bezirk",), jobcenter_heatmap),

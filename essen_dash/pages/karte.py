@@ -8,7 +8,7 @@ import dash
 from dash import Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 
 from essen_dash.classify import SCHEMES
-from essen_dash.components import card, chart_block, download_links, heading, notices, sync_query
+from essen_dash.components import card, chart_block, download_links, heading, html_table, notices, sync_query
 from essen_dash.data import AppData, current, memoized
 from essen_dash.format import de_date
 from essen_dash.frames import LEVELS, change_of, kennzahl_frame
@@ -19,7 +19,7 @@ from essen_dash.views import VIEWS, build, screen_figure
 dash.register_page(__name__, path="/", name="Karte", title="Karte – Sozialdaten Essen", order=0)
 
 PAGE = "karte"
-MAP, RANKING = VIEWS["karte-map"], VIEWS["karte-ranking"]
+MAP, RANKING, TABLE = VIEWS["karte-map"], VIEWS["karte-ranking"], VIEWS["karte-table"]
 PARAMS = ("indicator", "scheme", "level", "bezirk", "stichtag", "compare")
 RANKING_HEIGHT = 380
 
@@ -56,7 +56,14 @@ def switch_outputs(data: AppData, p: Params):
     ranking = screen_figure(ranking_chart, RANKING_HEIGHT).to_plotly_json()
     return (fig["data"], fig["layout"]["legend"], ranking, metadata(data, p), download_links(MAP, p),
             download_links(RANKING, p), map_chart.caption, ranking_chart.caption, heading(map_chart),
-            heading(ranking_chart))
+            heading(ranking_chart), table_block(data, p))
+
+
+def table_block(data: AppData, p: Params) -> list:
+    """Return the Karte's table (heading, table, downloads): the same figures as the map, readable as text."""
+    chart = build(data, TABLE.key, p)
+    return [html.H2(chart.title, className="chart-title"), html.P(chart.subtitle, className="hint"),
+            html_table(chart.table, f"{PAGE}-table"), download_links(TABLE, p)]
 
 
 #: how many Kennzahlen (in catalog order) are built before serving: start-up stays short however long the catalog
@@ -95,6 +102,10 @@ def timeline(data: AppData, p: Params) -> html.Div:
     ])
 
 
+def card_area(children: list) -> html.Div:
+    return html.Div(children, className="card", id=f"{PAGE}-table-area")
+
+
 def layout(**params):
     data = current()
     p, bad = parse(params, data, PARAMS)
@@ -127,6 +138,7 @@ def layout(**params):
                 card("Über diese Kennzahl", html.Div(metadata(data, p), id=f"{PAGE}-meta")),
                 html.Div(chart_block(RANKING, build(data, RANKING.key, p), p, f"{PAGE}-ranking", RANKING_HEIGHT),
                          className="card"),
+                card_area(table_block(data, p)),
                 html.Nav([html.Span("Bezirksprofil öffnen: ", className="hint")] + [
                     dcc.Link([html.Span("Stadtbezirk ", className="visually-hidden"), b],
                              href=f"/bezirk/{b}{query(bezirk=p.bezirk, stichtag=stichtag_query(data, p))}",
@@ -144,6 +156,7 @@ def layout(**params):
           Output(f"{PAGE}-map-dl", "children"), Output(f"{PAGE}-ranking-dl", "children"),
           Output(f"{PAGE}-map-caption", "children"), Output(f"{PAGE}-ranking-caption", "children"),
           Output(f"{PAGE}-map-heading", "children"), Output(f"{PAGE}-ranking-heading", "children"),
+          Output(f"{PAGE}-table-area", "children"),
           Input(f"{PAGE}-indicator", "value"), Input(f"{PAGE}-scheme", "value"), Input(f"{PAGE}-level", "value"),
           Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), Input("filter-compare", "value"),
           prevent_initial_call=True)
@@ -156,7 +169,7 @@ def update(indicator, scheme, level, bezirke, stichtag, compare):
     p, bad = parse({"indicator": indicator, "scheme": scheme, "level": level, "bezirk": bezirke or (),
                     "stichtag": stichtag, "compare": compare}, data, PARAMS)
     if bad or data.boundaries is None:
-        return (no_update,) * 9
+        return (no_update,) * 10
     traces, legend, ranking, meta, map_dl, ranking_dl, *texts = switch_outputs(data, p)
     patch = Patch()
     patch["data"] = traces

@@ -455,7 +455,10 @@ def test_indicator_switch_updates_values_not_geometry(page, page_log, app_server
     print(f"\nindicator switch response: {sent} bytes sent, {total} bytes uncompressed; by output: {parts}")
     assert sorted(parts) == ["karte-map-caption.children", "karte-map-dl.children", "karte-map-heading.children",
                              "karte-map.figure", "karte-meta.children", "karte-ranking-caption.children",
-                             "karte-ranking-dl.children", "karte-ranking-heading.children", "karte-ranking.figure"]
+                             "karte-ranking-dl.children", "karte-ranking-heading.children", "karte-ranking.figure",
+                             "karte-table-area.children"]
+    cells = page.locator("#karte-table tbody tr").evaluate_all("rows => rows.map(r => r.cells[1].textContent)")
+    assert cells == [f"{v:.1f} %".replace(".", ",") for v in bezirk_values(app_tables, "bg_ro_pct").values()]
     body = response.body().decode()
     assert "coordinates" not in body and "FeatureCollection" not in body, "the switch sent geometry"
     assert response.headers.get("content-encoding") in ("br", "gzip", "zstd"), "the switch was sent uncompressed"

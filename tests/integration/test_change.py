@@ -79,6 +79,12 @@ def test_compare_url_maps_the_exact_change(page, page_log, app_server, two_stich
     expect(page.locator("#karte-map-caption")).to_contain_text("am stärksten gestiegen in Stadtbezirk I (+1,4 "
                                                                "%-Punkte; 7,1 % → 8,5 %)")
     expect(page.locator("#filter-compare")).to_contain_text("30.09.2016")
+    rows = page.locator("#karte-table tbody tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent))")
+    assert page.locator("#karte-table thead th").all_inner_texts() == [
+        "Gebiet", "30.09.2016", "31.12.2018", "Veränderung (%-Punkte)"]
+    assert rows[0] == ["Stadtbezirk I", "7,1 %", "8,5 %", "+1,4 %-Punkte"]
+    assert rows[-1] == ["Stadtbezirk IX", "1,1 %", "kein Wert veröffentlicht", "kein Vergleich möglich"]
     # every export of the view names both dates
     href = page.get_attribute("#karte-dl-map-svg", "href")
     assert f"compare={FIRST}" in href and f"stichtag={SECOND}" in href
