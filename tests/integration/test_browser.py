@@ -754,6 +754,7 @@ def test_click_on_ranking_toggles_filter(page, page_log, app_server):
     """Clicking a ranking bar adds its Bezirk to the shared filter; clicking it again removes it."""
     open_map(page, app_server, page_log, "?scheme=continuous")
     for expected in (["Stadtbezirk II"], []):
+        page.locator("#karte-ranking").scroll_into_view_if_needed()  # the mouse clicks in the viewport
         point = page.evaluate(BAR_CENTRE_JS, ["karte-ranking", "II"])
         assert point is not None, "no ranking bar for Bezirk II"
         before = snapshot(page)
