@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import dash
-from dash import Input, Output, Patch, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 
 from essen_dash.classify import SCHEMES
 from essen_dash.components import card, chart_block, download_links, heading, html_table, notices, sync_query
@@ -85,6 +85,12 @@ def stichtag_query(data: AppData, p: Params):
 
 
 PLAY_INTERVAL_MS = 1500
+#: the timeline's slider and player clock, matched by pattern (the Stichtag filter lives on every page)
+TIMELINE, TICK = {"type": "timeline", "page": PAGE}, {"type": "timeline-tick", "page": PAGE}
+
+
+def every(component: dict) -> dict:
+    return {**component, "page": ALL}
 
 
 def timeline(data: AppData, p: Params) -> html.Div:
@@ -95,10 +101,10 @@ def timeline(data: AppData, p: Params) -> html.Div:
         html.Button("Abspielen", id=f"{PAGE}-play", className="btn", n_clicks=0,
                     title="Die Karte durchläuft alle Stichtage"),
         html.Label([html.Span("Zeitleiste der Stichtage", className="filter-label visually-hidden"), dcc.Slider(
-            id=f"{PAGE}-timeline", min=0, max=max(len(days) - 1, 1), step=1, value=days.index(p.stichtag),
+            id=TIMELINE, min=0, max=max(len(days) - 1, 1), step=1, value=days.index(p.stichtag),
             marks={i: de_date(d) for i, d in enumerate(days)}, included=False)],
             className="timeline-slider", **{"data-marks": json.dumps({i: de_date(d) for i, d in enumerate(days)})}),
-        dcc.Interval(id=f"{PAGE}-tick", interval=PLAY_INTERVAL_MS, disabled=True),
+        dcc.Interval(id=TICK, interval=PLAY_INTERVAL_MS, disabled=True),
     ])
 
 
@@ -210,22 +216,32 @@ sync_query(PAGE, ["indicator", "scheme", "level"], Input(f"{PAGE}-indicator", "v
            Input(f"{PAGE}-scheme", "value"), Input(f"{PAGE}-level", "value"))
 
 
-@callback(Output("filter-stichtag", "value", allow_duplicate=True), Output(f"{PAGE}-timeline", "value"),
-          Input(f"{PAGE}-timeline", "value"), Input(f"{PAGE}-tick", "n_intervals"), Input("filter-stichtag", "value"),
+@callback(Output("filter-stichtag", "value", allow_duplicate=True), Output(every(TIMELINE), "value"),
+          Input(every(TIMELINE), "value"), Input(every(TICK), "n_intervals"), Input("filter-stichtag", "value"),
           prevent_initial_call=True)
-def step(index, _ticks, stichtag):
+def step(indexes, _ticks, stichtag):
     """Keep the timeline and the Stichtag filter together: moving one moves the other; a tick of the player
-    steps to the next Stichtag (from the last back to the first)."""
+    steps to the next Stichtag (from the last back to the first).
+
+    The timeline is matched by pattern: on other pages there is none (empty lists), and the filter alone
+    changes nothing here.
+    """
     days = [d.isoformat() for d in current().stichtage]
-    if ctx.triggered_id == "filter-stichtag":
-        return no_update, days.index(stichtag) if stichtag in days and days.index(stichtag) != index else no_update
-    if ctx.triggered_id == f"{PAGE}-tick":
+    if not indexes:
+        return no_update, []
+    index = indexes[0]
+    kind = ctx.triggered_id.get("type") if isinstance(ctx.triggered_id, dict) else ctx.triggered_id
+    if kind == "filter-stichtag":
+        moved = days.index(stichtag) if stichtag in days and days.index(stichtag) != index else None
+        return no_update, [no_update if moved is None else moved]
+    if kind == TICK["type"]:
         index = ((index or 0) + 1) % len(days)
-        return days[index], index
-    return (days[index], no_update) if isinstance(index, int) and 0 <= index < len(days) else (no_update, no_update)
+        return days[index], [index]
+    valid = isinstance(index, int) and 0 <= index < len(days)
+    return (days[index] if valid else no_update), [no_update]
 
 
-@callback(Output(f"{PAGE}-tick", "disabled"), Output(f"{PAGE}-play", "children"), Input(f"{PAGE}-play", "n_clicks"),
+@callback(Output(TICK, "disabled"), Output(f"{PAGE}-play", "children"), Input(f"{PAGE}-play", "n_clicks"),
           prevent_initial_call=True)
 def play(clicks):
     """The play button starts and stops the timeline."""

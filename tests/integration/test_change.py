@@ -120,7 +120,7 @@ def test_the_timeline_steps_through_the_stichtage_without_fetching_boundaries(pa
     shown = page.evaluate("() => new URLSearchParams(location.search).get('stichtag')")
     assert shown in (FIRST.isoformat(), SECOND.isoformat())
     # by keyboard: the slider's handle moves one Stichtag per arrow key
-    page.locator("#karte-timeline").get_by_role("slider").focus()
+    page.locator(".timeline-slider").get_by_role("slider").focus()
     page.keyboard.press("End")
     settle(page, page_log)
     page.wait_for_function(f"() => new URLSearchParams(location.search).get('stichtag') === '{SECOND}'")
@@ -151,3 +151,15 @@ def test_change_views_have_no_wcag_violations(page, page_log, app_server, path):
     open_page(page, app_server, page_log, path, ".js-plotly-plot")
     settle(page, page_log)
     assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize(("path", "ready"), [("/", ".js-plotly-plot"), ("/jobcenter", ".js-plotly-plot"),
+                                             ("/daten", "#daten-table td"), ("/bezirk/V", "#bezirk-series")])
+def test_pages_opened_at_the_earlier_stichtag_work_and_follow_a_change(page, page_log, app_server, path, ready):
+    """Opening any page at the earlier Stichtag (the filter then changes on load) and choosing the later one in
+    the filter: no console error anywhere (the page fixture checks), the URL follows."""
+    open_page(page, app_server, page_log, f"{path}?stichtag={FIRST}", ready)
+    pick(page, "filter-stichtag", SECOND.isoformat())
+    page.keyboard.press("Escape")
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('stichtag') === '{SECOND}'")
+    settle(page, page_log)
