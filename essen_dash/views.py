@@ -415,7 +415,8 @@ def screen_figure(chart: Chart, height: int | None = None) -> go.Figure:
     """Return the chart styled for the screen; its heading and source line are HTML around it
     (``components.chart_block``), so they wrap on a phone instead of being cut."""
     fig = base_layout(go.Figure(chart.figure), "")
-    fig.update_layout(title=None, margin={"t": 40 if fig.layout.legend.orientation == "h" else 16})
+    top = (fig.layout.meta or {}).get("screen_top") if isinstance(fig.layout.meta, dict) else None
+    fig.update_layout(title=None, margin={"t": top or (40 if fig.layout.legend.orientation == "h" else 16)})
     if height:
         fig.update_layout(height=height)
     return fig

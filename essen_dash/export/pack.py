@@ -85,14 +85,13 @@ def wrap(text: str, width: int) -> str:
 def charts(data: AppData, bezirk_ids: list[str], day: date) -> list[tuple[str, Chart]]:
     """Return (section, chart) for every page of the pack, each built by its view."""
     selection = Params(bezirk=tuple(bezirk_ids), stichtag=day)
-    requests = [(section, key, replace(selection, bezirk=(b,))) for b in bezirk_ids
-                for section, key in (("Auf einen Blick", "bezirk-summary"), ("Bezirksprofil", "bezirk-profile"))]
+    per_bezirk = [("Auf einen Blick", "bezirk-summary"), ("Bezirksprofil", "bezirk-profile")]
+    if len(data.stichtage) > 1:  # a development needs two Stichtage: every Kennzahl's series on one page
+        per_bezirk.append(("Entwicklung", "bezirk-series"))
+    requests = [(section, key, replace(selection, bezirk=(b,))) for b in bezirk_ids for section, key in per_bezirk]
     if data.boundaries is not None:
         requests += [("Karten", "karte-map", replace(selection, indicator=k.key))
                      for k in data.catalog(day).values() if k.kind != "count"]
-    if len(data.stichtage) > 1:  # a development needs two Stichtage: a page per Kennzahl
-        requests += [("Entwicklung", "bezirk-entwicklung", replace(selection, bezirk=(b,), indicator=k.key))
-                     for b in bezirk_ids for k in data.catalog(day).at_level("bezirk")]
     requests += [("Stadtteile", "bezirk-stadtteile", selection), ("JobCenter", "jobcenter-heatmap", selection),
                  ("Kennzahlen", "bezirk-kennzahlen", selection)]
     return ([("Titel", cover_chart(data, bezirk_ids, day))] +

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -12,10 +14,20 @@ from essen_dash.figures.common import ACCENT, HIGHLIGHT, MUTED
 from essen_dash.kennzahlen import Kennzahl
 
 
+def value_range(values: pd.Series) -> list[float]:
+    """Return an axis range from 0 (or below, for negative values such as a decrease) to the largest value, with
+    room beyond the bars' ends for their labels."""
+    low, high = min(0.0, float(values.min())), max(0.0, float(values.max()))
+    room = 0.22 * ((high - low) or 1.0)
+    return [low - room if low < 0 else 0.0, high + room]
+
+
 def ranking(frame: pd.DataFrame, indicator: Kennzahl, colours: list[str], *, selected: frozenset[str] = frozenset(),
             height: int = 420) -> go.Figure:
     """Return units sorted by value (highest on top), coloured like the map, with the city value as a line."""
     shown = frame.assign(colour=colours)[frame["value"].notna()].sort_values("value")
+    # a change names its unit on the axis only: "+1,4" beside each bar, not "+1,4 %-Punkte"
+    label = replace(indicator, unit="") if indicator.signed else indicator
     faded = [bool(selected) and b not in selected for b in shown["bezirk_id"]]
     fig = go.Figure(go.Bar(
         x=shown["value"], y=shown["name"], orientation="h",
@@ -23,7 +35,7 @@ def ranking(frame: pd.DataFrame, indicator: Kennzahl, colours: list[str], *, sel
         marker={"color": shown["colour"].tolist(), "opacity": [0.35 if f else 1.0 for f in faded],
                 "line": {"color": [HIGHLIGHT if (selected and not f) else "rgba(0,0,0,0)" for f in faded],
                          "width": 1.5}},
-        text=[indicator.format(v) + (FLAG if f else "") for v, f in zip(shown["value"], shown["flag"])],
+        text=[label.format(v) + (FLAG if f else "") for v, f in zip(shown["value"], shown["flag"])],
         textposition="outside", cliponaxis=False,
         hovertext=[f"{indicator.format(v)}" + (f" ({c})" if c else "") + (f"<br>{FLAG} {f}" if f else "")
                    for v, c, f in zip(shown["value"], shown["count_text"], shown["flag"])],
@@ -35,7 +47,7 @@ def ranking(frame: pd.DataFrame, indicator: Kennzahl, colours: list[str], *, sel
                            text=f"Gesamtstadt {indicator.format(city)}", font={"size": 11, "color": MUTED})
     fig.update_layout(height=height, showlegend=False, bargap=0.25,
                       xaxis={"title": indicator.unit, "gridcolor": "#eef1f4", "zeroline": False,
-                             "range": [0, float(shown["value"].max()) * 1.22] if len(shown) else None},
+                             "range": value_range(shown["value"]) if len(shown) else None},
                       yaxis={"automargin": True}, margin={"l": 10, "r": 30, "t": 60, "b": 76})
     return fig
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from datetime import timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -29,13 +31,20 @@ def series_traces(frame: pd.DataFrame, k: Kennzahl, legend: bool = True) -> list
     return traces
 
 
+def date_axis(days: list) -> dict:
+    """Return an x axis over the Stichtage: a tick at each, on two lines (day and month, year) so that the first
+    and last fit a narrow chart, with room on both sides for their labels."""
+    pad = max(1, (days[-1] - days[0]).days * 0.15) if len(days) > 1 else 30
+    return {"tickvals": days, "ticktext": [f"{d:%d.%m.}<br>{d:%Y}" for d in days], "gridcolor": "#eef1f4",
+            "range": [days[0] - timedelta(days=pad), days[-1] + timedelta(days=pad)]}
+
+
 def series(frame: pd.DataFrame, k: Kennzahl, height: int = 420) -> go.Figure:
     """Return one Kennzahl over the Stichtage."""
     fig = go.Figure(series_traces(frame, k))
     days = sorted(frame["day"].unique())
     fig.update_layout(height=height, margin={"l": 10, "r": 20, "t": 70, "b": 60},
-                      xaxis={"tickvals": days, "ticktext": [d.strftime("%d.%m.%Y") for d in days],
-                             "gridcolor": "#eef1f4"},
+                      xaxis=date_axis(days),
                       yaxis={"title": k.unit, "gridcolor": "#eef1f4", "rangemode": "tozero", "automargin": True},
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
     return fig
@@ -50,13 +59,29 @@ def series_grid(frames: dict[str, pd.DataFrame], kennzahlen: list[Kennzahl], col
         for trace in series_traces(frames[k.key], k, legend=False):  # the subtitle says which line is which
             fig.add_trace(trace, row=i // columns + 1, col=i % columns + 1)
     days = sorted({d for f in frames.values() for d in f["day"]})
-    fig.update_xaxes(tickvals=days, ticktext=[d.strftime("%d.%m.%Y") for d in days], gridcolor="#eef1f4")
+    fig.update_xaxes(**date_axis(days))
     fig.update_yaxes(rangemode="tozero", gridcolor="#eef1f4", automargin=True)
-    fig.update_annotations(font_size=12)
-    fig.update_layout(height=230 * rows + 120, margin={"l": 10, "r": 10, "t": 80, "b": 50}, showlegend=False)
+    fig.update_annotations(font_size=11)
+    # the first row's titles need room above on screen too (where the heading is HTML, not in the figure)
+    fig.update_layout(height=240 * rows + 120, margin={"l": 10, "r": 10, "t": 90, "b": 50}, showlegend=False,
+                      meta={"screen_top": 50})
     return fig
 
 
+#: the longest line of a small chart's title (the grid is three charts wide even on a phone)
+TITLE_LINE = 18
+
+
 def titled(k: Kennzahl) -> str:
-    """Return a Kennzahl's short label with its unit, unless the label already names it."""
-    return k.short if f"({k.unit})" in k.short else f"{k.short} ({k.unit})"
+    """Return a Kennzahl's short label with its unit (unless the label names it), in lines that fit a small chart:
+    broken at spaces and after a slash."""
+    text = k.short if f"({k.unit})" in k.short else f"{k.short} ({k.unit})"
+    lines, line = [], ""
+    for word in re.findall(r"[^ /]+/?", text):
+        joint = "" if line.endswith("/") or not line else " "
+        if line and len(line) + len(joint) + len(word) > TITLE_LINE:
+            lines.append(line)
+            line = word
+        else:
+            line += joint + word
+    return "<br>".join(lines + [line])

@@ -63,7 +63,7 @@ def table_block(data: AppData, p: Params) -> list:
     """Return the Karte's table (heading, table, downloads): the same figures as the map, readable as text."""
     chart = build(data, TABLE.key, p)
     return [html.H2(chart.title, className="chart-title"), html.P(chart.subtitle, className="hint"),
-            html_table(chart.table, f"{PAGE}-table"), download_links(TABLE, p)]
+            html.Div(html_table(chart.table, f"{PAGE}-table"), className="table-scroll"), download_links(TABLE, p)]
 
 
 #: how many Kennzahlen (in catalog order) are built before serving: start-up stays short however long the catalog

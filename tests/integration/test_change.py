@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from essen_dash import paths
 from essen_dash.tables.load import load_tables
+from tests.conftest import FIXTURE_DATA
 from tests.integration.conftest import Server, free_port, wait_for_health
 from tests.integration.test_browser import (choropleths, continuous_values, open_map, open_page, pick, ranking_values,
                                             settle, snapshot, traces, wait_for_change)
@@ -26,8 +27,9 @@ COMPARE = f"indicator=origin12_pct&stichtag={SECOND}&compare={FIRST}"
 
 @pytest.fixture(scope="module")
 def two_stichtage(tmp_path_factory):
+    """The frozen 2016 package (not data/, which may hold other Stichtage) with the made-up second one."""
     folder = tmp_path_factory.mktemp("two") / "data"
-    shutil.copytree(paths.DEFAULT_DATA_DIR, folder)
+    shutil.copytree(FIXTURE_DATA, folder)
     return add_made_up_stichtag(folder)
 
 
@@ -163,3 +165,17 @@ def test_pages_opened_at_the_earlier_stichtag_work_and_follow_a_change(page, pag
     page.keyboard.press("Escape")
     page.wait_for_function(f"() => new URLSearchParams(location.search).get('stichtag') === '{SECOND}'")
     settle(page, page_log)
+
+
+@pytest.mark.parametrize("width", [1600, 1280, 390])
+@pytest.mark.parametrize(("path", "ready"), [(f"/?{COMPARE}", "#karte-map .choroplethlocation"),
+                                             (f"/bezirk/III?stichtag={SECOND}", "#bezirk-series .scatterlayer")],
+                         ids=["karte-vergleich", "profil-reihen"])
+def test_change_views_keep_their_text_on_screen(page, page_log, app_server, width, path, ready):
+    from tests.integration.test_clipping import GRAPHS_JS
+
+    page.set_viewport_size({"width": width, "height": 1000})
+    open_page(page, app_server, page_log, path, ready)
+    page.wait_for_timeout(400)  # plotly relayouts on resize
+    assert page.evaluate(GRAPHS_JS) == []
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width

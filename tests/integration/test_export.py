@@ -105,12 +105,17 @@ def test_export_carries_filter_and_unit(client):
     assert "Auswahl: Stadtbezirk II, V" in text and "Einheit: %" in text
 
 
-def test_district_pack_for_bezirk_iii(client):
+def series_pages(data) -> int:
+    """Return the pages of development per Bezirk: one with two or more Stichtage in the data, else none."""
+    return int(len(data.stichtage) > 1)
+
+
+def test_district_pack_for_bezirk_iii(client, data):
     response = client.get("/download/pack", query_string={"bezirk": "III", "format": "pdf", "stichtag": DAY})
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(response.data))
     texts = [p.extract_text() for p in reader.pages]
-    assert len(texts) == 14
+    assert len(texts) == 14 + series_pages(data)
     whole = "\n".join(texts)
     assert "Bezirkspaket Stadtbezirk III" in texts[0] and "Altendorf, Frohnhausen, Holsterhausen" in flat(texts[0])
     assert "Stadtbezirk III auf einen Blick" in texts[1]
@@ -152,12 +157,15 @@ def test_district_pack_pages_in_order(client, data, bezirke):
                                                            "stichtag": DAY})
     assert response.status_code == 200
     texts = [flat(p.extract_text()) for p in PdfReader(io.BytesIO(response.data)).pages]
-    assert len(texts) == 1 + 2 * len(bezirke) + len(labels) + 5
+    each = 2 + series_pages(data)
+    assert len(texts) == 1 + each * len(bezirke) + len(labels) + 5
     assert f"Bezirkspaket Stadtbezirk {chosen}" in texts[0]
-    per_bezirk, rest = texts[1:1 + 2 * len(bezirke)], texts[1 + 2 * len(bezirke):]
-    for b, summary, profile in zip(bezirke, per_bezirk[::2], per_bezirk[1::2]):
+    per_bezirk, rest = texts[1:1 + each * len(bezirke)], texts[1 + each * len(bezirke):]
+    for b, summary, profile in zip(bezirke, per_bezirk[::each], per_bezirk[1::each]):
         assert f"Stadtbezirk {b} auf einen Blick" in summary
         assert f"Stadtbezirk {b} im Vergleich zur Gesamtstadt" in profile
+    for b, series in zip(bezirke, per_bezirk[2::each] if series_pages(data) else []):
+        assert f"Stadtbezirk {b}: Entwicklung aller Kennzahlen" in series
     maps, (stadtteile, jobcenter, kennzahlen, definitions, sources) = rest[:len(labels)], rest[len(labels):]
     for label, text in zip(labels, maps):
         assert [other for other in labels if other in text] == [label], (label, text[:300])
@@ -176,21 +184,23 @@ def test_district_pack_as_slides(client, data):
     response = client.get("/download/pack", query_string={"bezirk": "III", "format": "zip", "stichtag": DAY})
     with zipfile.ZipFile(io.BytesIO(response.data)) as z:
         names = z.namelist()
+        n = series_pages(data)
         assert names == ["01_titel.png", "02_auf einen blick.png", "03_bezirksprofil.png"] + [
-            f"{i:02d}_karten.png" for i in range(4, 10)] + [
-            "10_stadtteile.png", "11_jobcenter.png", "12_kennzahlen.png", "13_definitionen.png", "14_quellen.png"]
+            "04_entwicklung.png"] * n + [f"{i:02d}_karten.png" for i in range(4 + n, 10 + n)] + [
+            f"{i + n:02d}_{name}.png" for i, name in ((10, "stadtteile"), (11, "jobcenter"), (12, "kennzahlen"),
+                                                      (13, "definitionen"), (14, "quellen"))]
         assert len(share_labels(data)) == 6
         for name in names:
             check_png(z.read(name))
 
 
-def test_cli_pack(tmp_path):
+def test_cli_pack(tmp_path, data):
     out = tmp_path / "iii.pdf"
     assert main(["export-pack", "--bezirk", "III", "--stichtag", DAY, "--out", str(out)]) == 0
-    assert len(PdfReader(out).pages) == 14
+    assert len(PdfReader(out).pages) == 14 + series_pages(data)
 
 
-def test_district_pack_as_powerpoint(client):
+def test_district_pack_as_powerpoint(client, data):
     """One slide per page of the pack, each titled, with the chart as a picture whose alt text is its German
     sentence, and that sentence in the speaker notes."""
     from pptx import Presentation
@@ -199,7 +209,7 @@ def test_district_pack_as_powerpoint(client):
     assert response.status_code == 200 and response.mimetype.endswith("presentationml.presentation")
     deck = Presentation(io.BytesIO(response.data))
     slides = list(deck.slides)
-    assert len(slides) == 14 and deck.core_properties.title == "Bezirkspaket Stadtbezirk III – Stand 30.09.2016"
+    assert len(slides) == 14 + series_pages(data) and deck.core_properties.title == "Bezirkspaket Stadtbezirk III – Stand 30.09.2016"
     profile = next(s for s in slides if s.shapes.title.text == "Stadtbezirk III im Vergleich zur Gesamtstadt")
     (picture,) = [s for s in profile.shapes if s.shape_type == 13]
     alt = picture._element.nvPicPr.cNvPr.get("descr")
