@@ -61,37 +61,20 @@ def cmd_import_vorlage(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import an office's table (CSV/XLSX) or a whole data package folder into the data in force."""
-    from essen_dash.intake import describe_diff, diff_values, read_office_table
-    from essen_dash.kennzahlen import Catalog
-    from essen_dash.sources.publish import data_source, merged
-    from essen_dash.tables.load import DataError, load_tables
+    from essen_dash.sources.publish import check_delivery, data_source, prepare_delivery, publish_delivery
 
-    path = Path(args.file)
     source = data_source(settings)
-    current = source.load()
-    if path.is_dir():  # a data package: the complete new state
-        delivered, replace = load_tables(path).frames, True
-        what = f"Datenpaket {path}: {len(delivered['values'])} Werte"
-    else:
-        catalog = Catalog.from_table(current["kennzahlen"]).resolved(current, current.stichtage[-1])
-        intake = read_office_table(path, catalog=catalog, register=current["stadtteile_register"],
-                                   stichtag=args.stichtag, level=args.ebene, sheet=args.sheet,
-                                   source=args.quelle)
-        if intake.problems:
-            raise DataError(path, intake.problems, f"Import abgelehnt, es wird nichts veröffentlicht – "
-                                                   f"{len(intake.problems)} Fehler in {path.name}")
-        delivered, replace = {"values": intake.values}, False
-        what = f"{path.name}: {len(intake.values)} Werte ({'lang' if intake.layout == 'long' else 'breit'})"
-    print(what)
-    catalog = Catalog.from_table(delivered.get("kennzahlen", current["kennzahlen"]))
-    for line in describe_diff(diff_values(current["values"], delivered["values"]), catalog):
+    prepared = prepare_delivery(source, Path(args.file), stichtag=args.stichtag, level=args.ebene, sheet=args.sheet,
+                                quelle=args.quelle)
+    print(prepared.what)
+    for line in prepared.lines:
         print(f"  {line}")
     if args.dry_run:  # validated as a publication would be, then nothing is published
-        merged(current.frames, delivered, source.label, replace)
+        check_delivery(source, prepared)
         print("Probelauf: nichts veröffentlicht.")
         return 0
     # merged into the current state and validated as a whole; refused (publishing nothing) if invalid
-    print(f"{source.label}: {source.publish(delivered, delivery_of(path, args), replace=replace)}")
+    print(f"{source.label}: {publish_delivery(source, prepared, args.author, args.note or '')}")
     return 0
 
 
@@ -313,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stichtag", type=iso_date, help="JJJJ-MM-TT (sonst aus einer Stichtag-Spalte oder „Stand:“)")
     p.add_argument("--ebene", choices=("bezirk", "stadtteil"), help="sonst aus der Gebietsspalte")
     p.add_argument("--sheet", help="Blatt einer XLSX-Datei (Standard: das erste)")
-    p.add_argument("--quelle", default="Stadt Essen, Amt für Statistik (FB 12)", help="liefernde Stelle")
+    p.add_argument("--quelle", help="liefernde Stelle (Standard: Stadt Essen, Amt für Statistik (FB 12))")
     p.add_argument("--dry-run", action="store_true", help="nur zeigen, was sich ändern würde")
     delivery_options(p)
     p.set_defaults(func=cmd_import)
