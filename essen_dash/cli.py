@@ -107,6 +107,53 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def read_password(args: argparse.Namespace) -> str:
+    """Return a new password: one line of standard input with --password-stdin, else typed twice at a prompt
+    (never an argument: arguments are visible to every user of the machine)."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Passwort: ")
+    if getpass.getpass("Passwort wiederholen: ") != password:
+        raise ValueError("Die beiden Passwörter stimmen nicht überein")
+    return password
+
+
+def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
+    """Add, remove, list accounts, change a role or a password; every change goes into the audit log."""
+    from essen_dash.admin.accounts import ROLES, Accounts
+
+    accounts = Accounts(settings.accounts_url)
+    args.role = args.role or args.role_option
+    actor = f"{getpass.getuser()} (Kommandozeile)"
+    if args.action == "list":
+        rows = [{"Konto": a.name, "Rolle": a.role, "angelegt (UTC)": a.created_at.strftime("%d.%m.%Y %H:%M")}
+                for a in accounts.all()]
+        sys.stdout.write(pd.DataFrame(rows).to_string(index=False) + "\n" if rows else "keine Konten\n")
+        return 0
+    if not args.name:
+        raise ValueError(f"essen-dash user {args.action} braucht den Namen des Kontos")
+    if args.action == "add":
+        role = args.role or "editor"
+        accounts.add(args.name, role, read_password(args))
+        accounts.record(actor, "Konto angelegt", f"{args.name} ({role})")
+        print(f"Konto {args.name} angelegt: {ROLES[role].label}")
+    elif args.action == "remove":
+        accounts.remove(args.name)
+        accounts.record(actor, "Konto entfernt", args.name)
+        print(f"Konto {args.name} entfernt")
+    elif args.action == "role":
+        if not args.role:
+            raise ValueError(f"essen-dash user role braucht die Rolle: {', '.join(ROLES)}")
+        accounts.set_role(args.name, args.role)
+        accounts.record(actor, "Rolle geändert", f"{args.name}: {args.role}")
+        print(f"Konto {args.name}: {ROLES[args.role].label}")
+    elif args.action == "password":
+        accounts.set_password(args.name, read_password(args))
+        accounts.record(actor, "Passwort geändert", args.name)
+        print(f"Passwort von {args.name} geändert; bestehende Anmeldungen sind beendet")
+    return 0
+
+
 def cmd_export_data(args: argparse.Namespace, settings: Settings) -> int:
     from essen_dash.sources.publish import data_source, write_package
     from essen_dash.tables.load import load_tables
@@ -315,6 +362,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rollback", parents=[common], help="eine frühere Version wieder aktuell machen")
     p.add_argument("number", type=int)
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("user", parents=[common], help="Konten der Datenpflege: anlegen, entfernen, Rolle, Passwort")
+    p.add_argument("action", choices=("add", "remove", "role", "password", "list"))
+    p.add_argument("name", nargs="?", help="Kontoname")
+    p.add_argument("role", nargs="?", choices=("viewer", "editor", "admin"),
+                   help="bei role (und add, Standard editor): viewer (lesen), editor (hochladen, veröffentlichen, "
+                        "zurücksetzen), admin (auch Konten)")
+    p.add_argument("--role", dest="role_option", choices=("viewer", "editor", "admin"), help="wie das Argument role")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="das Passwort als eine Zeile von der Standardeingabe lesen (sonst Eingabeaufforderung)")
+    p.set_defaults(func=cmd_user)
 
     p = sub.add_parser("export-data", parents=[common], help="die aktuellen Daten als Datenpaket (CSV) schreiben")
     p.add_argument("dir")

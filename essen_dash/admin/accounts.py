@@ -124,6 +124,15 @@ def hash_password(password: str) -> str:
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16), method=HASH_METHOD)
 
 
+_open: list[Accounts] = []  # every Accounts of this process, for after_fork
+
+
+def after_fork() -> None:
+    """Let a forked worker open its own database connections, never share its parent's."""
+    for accounts in _open:
+        accounts.engine.dispose(close=False)
+
+
 class Accounts:
     """Accounts, the audit log and pending uploads in the database given by a SQLAlchemy URL."""
 
@@ -161,6 +170,7 @@ class Accounts:
             sa.Column("content", sa.LargeBinary, nullable=False),
         )
         self._created = False
+        _open.append(self)
 
     def create(self) -> None:
         """Create the tables where missing; safe to call from several processes at once."""
