@@ -639,8 +639,10 @@ def install(server: flask.Flask, settings: Settings, auth: AuthConfig) -> None:
         if rule.rule.endswith("/_dash-update-component"):
             csrf.exempt(server.view_functions[rule.endpoint])  # Dash's callbacks compute views, change nothing
             OPEN_WRITES.add(rule.endpoint)
-    limiter.limit(auth.login_limit, methods=["POST"], key_func=login_key)(login)
     server.register_blueprint(bp)
+    # the limit is checked by the wrapper Flask-Limiter returns, so the wrapper becomes this app's view
+    server.view_functions["datenpflege.login"] = limiter.limit(auth.login_limit, methods=["POST"],
+                                                               key_func=login_key)(login)
 
     @server.context_processor
     def who():

@@ -272,3 +272,21 @@ def test_the_sso_header_is_trusted_only_from_the_proxy(tmp_path):
 def test_the_dash_callbacks_are_the_only_exempt_writes(site):
     assert OPEN_WRITES == {"datenpflege.login", "datenpflege.logout", "/_dash-update-component"}
     assert json.dumps(sorted(WRITE_METHODS)) == '["DELETE", "PATCH", "POST", "PUT"]'
+
+
+def test_login_attempts_are_limited_per_address_and_name(site):
+    app, _, accounts = site
+    client = app.server.test_client()
+    token = csrf_of(client)
+
+    def attempt(name: str, address: str = "127.0.0.1") -> int:
+        return client.post("/datenpflege/anmelden", data={"name": name, "passwort": "falsch-falsch", "csrf_token": token},
+                           environ_base={"REMOTE_ADDR": address}).status_code
+
+    assert [attempt("probe-konto") for _ in range(6)] == [401, 401, 401, 401, 401, 429]
+    assert "Zu viele Anmeldeversuche" in client.post(
+        "/datenpflege/anmelden", data={"name": "probe-konto", "passwort": "x", "csrf_token": token}).text
+    assert attempt("probe-konto", "10.9.9.9") == 401  # another address
+    assert attempt("anderes-konto") == 401  # another name
+    assert [e.action for e in accounts.audit(limit=4)] == ["Anmeldung fehlgeschlagen", "Anmeldung fehlgeschlagen",
+                                                           "Anmeldung gesperrt", "Anmeldung gesperrt"]
