@@ -641,8 +641,10 @@ def install(server: flask.Flask, settings: Settings, auth: AuthConfig) -> None:
             OPEN_WRITES.add(rule.endpoint)
     server.register_blueprint(bp)
     # the limit is checked by the wrapper Flask-Limiter returns, so the wrapper becomes this app's view
-    server.view_functions["datenpflege.login"] = limiter.limit(auth.login_limit, methods=["POST"],
-                                                               key_func=login_key)(login)
+    # (only failed attempts count: signing in and out several times a minute locks nobody out)
+    server.view_functions["datenpflege.login"] = limiter.limit(
+        auth.login_limit, methods=["POST"], key_func=login_key,
+        deduct_when=lambda response: response.status_code == 401)(login)
 
     @server.context_processor
     def who():

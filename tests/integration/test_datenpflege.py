@@ -243,7 +243,7 @@ def test_wrong_passwords_hit_the_login_limit(browser, admin_server):
         message = page.locator(".form-error").inner_text()
     assert statuses == [401, 401, 401, 401, 401, 429]
     assert message == "Zu viele Anmeldeversuche. Bitte eine Minute warten und dann erneut versuchen."
-    # the right password does not help within the minute: the limit counts attempts, not failures
+    # within the minute even the right password is refused for this name from this address
     page.get_by_label("Kontoname").fill("redaktion")
     page.get_by_label("Passwort").fill(PASSWORD)
     with page.expect_navigation() as nav:
