@@ -296,3 +296,42 @@ def test_login_attempts_are_limited_per_address_and_name(site):
     assert signed == [302] * 7  # only failed attempts count
     assert [e.action for e in accounts.audit(limit=11)][7:] == ["Anmeldung fehlgeschlagen", "Anmeldung fehlgeschlagen",
                                                                 "Anmeldung gesperrt", "Anmeldung gesperrt"]
+
+
+def test_admins_manage_accounts_in_the_browser_and_every_change_is_audited(tmp_path):
+    app, _, accounts = build_site(tmp_path, AuthConfig(secret_key="a" * 64))
+    admin, token = signed_in(app.server, "verwaltung")
+    page = admin.get("/datenpflege/konten")
+    assert page.status_code == 200 and re.findall(r"<tr><td>([^<]+)</td>", page.text) == [
+        "leser", "redaktion", "verwaltung"]
+
+    def act(**form) -> str:
+        answer = admin.post("/datenpflege/konten", data={"csrf_token": token, **form}, follow_redirects=True)
+        assert answer.status_code == 200
+        return re.search(r'class="notice notice-(?:info|error) flash" role="status">([^<]+)<', answer.text).group(1)
+
+    assert act(aktion="anlegen", name="neu", rolle="editor", passwort="ein-neues-passwort") == "Konto neu angelegt."
+    assert act(aktion="rolle", name="neu", rolle="admin") == "Rolle von neu geändert."
+    assert act(aktion="passwort", name="neu", passwort="kurz") == "Das Passwort ist zu kurz: mindestens 10 Zeichen"
+    assert act(aktion="entfernen", name="verwaltung") == "Das eigene Konto kann man nicht entfernen."
+    assert act(aktion="entfernen", name="leser") == "Konto leser entfernt."
+    assert [(a.name, a.role) for a in accounts.all()] == [("neu", "admin"), ("redaktion", "editor"),
+                                                          ("verwaltung", "admin")]
+    assert [(e.actor, e.action, e.detail) for e in accounts.audit()][:3] == [
+        ("verwaltung", "Konto entfernt", "leser"), ("verwaltung", "Rolle geändert", "neu: admin"),
+        ("verwaltung", "Konto angelegt", "neu (editor)")]
+    # a removed account's session ends at once
+    editor, editor_token = signed_in(app.server, "redaktion")
+    assert act(aktion="entfernen", name="redaktion") == "Konto redaktion entfernt."
+    assert editor.get("/datenpflege/").status_code == 302
+
+
+def test_signing_in_goes_back_only_to_a_local_page(site):
+    app, _, _ = site
+    for target, expected in (("/datenpflege/protokoll", "/datenpflege/protokoll"),
+                             ("//boese.example/", "/datenpflege/"), ("https://boese.example/", "/datenpflege/"),
+                             ("/\\boese.example", "/datenpflege/")):
+        client = app.server.test_client()
+        answer = client.post("/datenpflege/anmelden", data={"name": "redaktion", "passwort": PASSWORD,
+                                                            "weiter": target, "csrf_token": csrf_of(client)})
+        assert (answer.status_code, answer.headers["Location"]) == (302, expected), target
