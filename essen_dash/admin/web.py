@@ -32,7 +32,7 @@ from essen_dash.admin.accounts import ROLES, Account, Accounts, AccountError
 from essen_dash.admin.config import MAX_UPLOAD_BYTES, AuthConfig
 from essen_dash.format import de_date, de_number
 from essen_dash.paths import Settings
-from essen_dash.sources.publish import (DEFAULT_QUELLE, DatabaseSource, Prepared, check_delivery, data_source,
+from essen_dash.sources.publish import (DatabaseSource, Prepared, check_delivery, data_source,
                                         prepare_delivery, publish_delivery)
 from essen_dash.tables.db import StaleVersion, StoreError
 from essen_dash.tables.load import DataError, Problem

@@ -20,7 +20,7 @@ import pytest
 from essen_dash import paths
 from essen_dash.admin.accounts import Accounts
 from essen_dash.tables.db import Store
-from tests.integration.conftest import CHROMIUM_ARGS, PageLog, Server, free_port, tail, wait_for_health
+from tests.integration.conftest import PageLog, Server, free_port, tail, wait_for_health
 from tests.integration.test_a11y import axe_violations
 from tests.integration.test_browser import MAP, MAP_DRAWN, settle, traces, wait_visible
 
