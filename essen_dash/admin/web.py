@@ -331,6 +331,12 @@ _previews_lock = threading.Lock()
 PREVIEWS_KEPT = 4
 
 
+def current_data():
+    from essen_dash.data import current
+
+    return current()
+
+
 def pending_or_404(token: str):
     if len(token) != 32 or any(ch not in "0123456789abcdef" for ch in token):
         flask.abort(404)
@@ -422,6 +428,7 @@ def preview(token: str):
                                                                                                "unverändert").sum())),
         counts={k: int(counts.get(k, 0)) for k in ("neu", "geändert", "unverändert")},
         maps=[(i, map_label(p, i)) for i in range(len(p.maps))], chosen=map_index(p), stale=stale(pending),
+        has_geometry=current_data().boundaries is not None,
         uploaded=pending.created_at.strftime("%d.%m.%Y %H:%M"))
 
 

@@ -335,3 +335,74 @@ def test_signing_in_goes_back_only_to_a_local_page(site):
         answer = client.post("/datenpflege/anmelden", data={"name": "redaktion", "passwort": PASSWORD,
                                                             "weiter": target, "csrf_token": csrf_of(client)})
         assert (answer.status_code, answer.headers["Location"]) == (302, expected), target
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Return the URL of an empty database: a SQLite file, or a new database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'web.db'}"
+        return
+    import uuid
+
+    import sqlalchemy as sa
+
+    server = request.getfixturevalue("postgres_url")
+    name = f"web_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def test_the_browser_publishes_what_the_command_line_publishes(database_url, tmp_path):
+    """The same file through the web and through ``essen-dash import`` gives the same tables (one intake path),
+    on SQLite and PostgreSQL; a version published meanwhile makes the preview stale instead of being overwritten."""
+    import pandas as pd
+
+    from essen_dash.app import create_app
+    from essen_dash.cli import main
+
+    (tmp_path / "no-geo").mkdir()
+    settings = paths.Settings(data_dir=FIXTURE_DATA, geo_dir=tmp_path / "no-geo", cache_dir=tmp_path / "cache",
+                              database_url=database_url, state_dir=tmp_path)
+    Accounts(database_url).add("redaktion", "editor", PASSWORD)
+    app = create_app(settings, auth=AuthConfig(secret_key="w" * 64))
+    editor, token = signed_in(app.server, "redaktion")
+    answer = upload(editor, token, INTAKE / "stadtteile_nr_name_utf8bom.csv", stichtag="2018-12-31",
+                    quelle="Testdaten (erfunden)")
+    assert answer.status_code == 302, answer.text
+    preview = editor.get(answer.headers["Location"])
+    assert preview.status_code == 200 and re.search(r'id="preview-summary">([^<]*)<', preview.text).group(1) == (
+        "stadtteile_nr_name_utf8bom.csv: 3 Werte (breit) – 3 Werte in der Datei: 3 neu, 0 geändert, 0 unverändert")
+    # without boundaries the preview says so instead of showing a broken map
+    assert 'id="preview-map"' not in preview.text and "Keine Karte: die Grenzen sind nicht geladen" in preview.text
+    assert editor.post(answer.headers["Location"] + "/veroeffentlichen",
+                       data={"csrf_token": token}).status_code == 302
+    store = Store(database_url)
+    assert [(v.number, v.author, v.file_name) for v in store.versions()] == [
+        (2, "redaktion", "stadtteile_nr_name_utf8bom.csv"), (1, "essen-dash", "data-2016/ (mitgeliefertes Datenpaket)")]
+
+    cli_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert main(["--database-url", cli_url, "--data-dir", str(FIXTURE_DATA), "import",
+                 str(INTAKE / "stadtteile_nr_name_utf8bom.csv"), "--stichtag", "2018-12-31",
+                 "--quelle", "Testdaten (erfunden)"]) == 0
+    by_web, by_cli = store.load(2), Store(cli_url).load(2)
+    for name in by_web:
+        pd.testing.assert_frame_equal(by_web[name], by_cli[name], obj=name)
+    assert store.versions()[0].sha256 == Store(cli_url).versions()[0].sha256
+
+    # an upload previewed against version 2, then version 1 made current by someone else: publishing is refused
+    answer = upload(editor, token, INTAKE / "bezirke_windows1252.csv")
+    assert answer.status_code == 302
+    store.rollback(1)
+    stale_preview = editor.get(answer.headers["Location"])
+    assert "Seit dem Hochladen ist eine andere Version aktuell geworden (jetzt Version 1, beim Hochladen Version 2)" \
+        in stale_preview.text
+    refused = editor.post(answer.headers["Location"] + "/veroeffentlichen", data={"csrf_token": token},
+                          follow_redirects=True)
+    assert "Seit dem Hochladen ist eine andere Version aktuell geworden" in refused.text
+    assert [(v.number, v.is_current) for v in store.versions()] == [(2, False), (1, True)]
