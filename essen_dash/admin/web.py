@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -53,6 +54,8 @@ XLSX_MAGIC = b"PK\x03\x04"
 BINARY_MAGICS = (XLSX_MAGIC, b"\xd0\xcf\x11\xe0", b"%PDF", b"\x1f\x8b")
 #: rows of new and changed values the preview lists (all are counted)
 PREVIEW_ROWS = 300
+#: failed sign-ins allowed from one address, whatever the names tried
+ADDRESS_LOGIN_LIMIT = "20 per minute"
 LEVEL_LABELS = {"bezirk": "Stadtbezirke", "stadtteil": "Stadtteile"}
 
 bp = flask.Blueprint("datenpflege", __name__, url_prefix=PREFIX, template_folder="templates",
@@ -571,10 +574,29 @@ def accounts():
 
 # --- errors of the Datenpflege pages ---------------------------------------------------------------------
 
+_lockouts: OrderedDict = OrderedDict()  # login key → when its lock-out was last recorded (this process)
+_lockouts_lock = threading.Lock()
+LOCKOUT_RECORD_S = 60.0
+LOCKOUTS_KEPT = 10_000
+
+
+def first_lockout(key: str) -> bool:
+    """Return whether a lock-out of ``key`` is to be recorded: once a minute, so refused attempts cannot fill the
+    audit log."""
+    now = time.monotonic()
+    with _lockouts_lock:
+        last = _lockouts.pop(key, None)
+        _lockouts[key] = now if last is None or now - last >= LOCKOUT_RECORD_S else last
+        while len(_lockouts) > LOCKOUTS_KEPT:
+            _lockouts.popitem(last=False)
+        return last is None or now - last >= LOCKOUT_RECORD_S
+
+
 @bp.errorhandler(RateLimitExceeded)
 def too_many(exc):
-    record("Anmeldung gesperrt", f"zu viele Versuche für {(flask.request.form.get('name') or '')[:64]!r}",
-           actor=(flask.request.form.get("name") or "anonym")[:64])
+    if first_lockout(login_key()):
+        record("Anmeldung gesperrt", f"zu viele Fehlversuche für {(flask.request.form.get('name') or '')[:64]!r}",
+               actor=(flask.request.form.get("name") or "anonym")[:64])
     return flask.render_template(
         "login.html", title="Anmelden", weiter="", name="",
         error="Zu viele Anmeldeversuche. Bitte eine Minute warten und dann erneut versuchen."), 429
@@ -649,9 +671,10 @@ def install(server: flask.Flask, settings: Settings, auth: AuthConfig) -> None:
     server.register_blueprint(bp)
     # the limit is checked by the wrapper Flask-Limiter returns, so the wrapper becomes this app's view
     # (only failed attempts count: signing in and out several times a minute locks nobody out)
-    server.view_functions["datenpflege.login"] = limiter.limit(
-        auth.login_limit, methods=["POST"], key_func=login_key,
-        deduct_when=lambda response: response.status_code == 401)(login)
+    # (and per address alone: trying many names from one address is limited too)
+    failed = {"methods": ["POST"], "deduct_when": lambda response: response.status_code == 401}
+    server.view_functions["datenpflege.login"] = limiter.limit(ADDRESS_LOGIN_LIMIT, key_func=address, **failed)(
+        limiter.limit(auth.login_limit, key_func=login_key, **failed)(login))
 
     @server.context_processor
     def who():

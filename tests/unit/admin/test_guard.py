@@ -294,8 +294,22 @@ def test_login_attempts_are_limited_per_address_and_name(site):
         signed.append(fresh.post("/datenpflege/anmelden", data={"name": "verwaltung", "passwort": PASSWORD,
                                                                 "csrf_token": csrf_of(fresh)}).status_code)
     assert signed == [302] * 7  # only failed attempts count
-    assert [e.action for e in accounts.audit(limit=11)][7:] == ["Anmeldung fehlgeschlagen", "Anmeldung fehlgeschlagen",
-                                                                "Anmeldung gesperrt", "Anmeldung gesperrt"]
+    # one lock-out row however often the locked client tries
+    assert [e.action for e in accounts.audit(limit=10)][7:] == ["Anmeldung fehlgeschlagen", "Anmeldung fehlgeschlagen",
+                                                                "Anmeldung gesperrt"]
+    assert [e.action for e in accounts.audit(limit=20)].count("Anmeldung gesperrt") == 1
+
+
+def test_many_names_from_one_address_hit_the_address_limit(tmp_path):
+    app, _, _ = build_site(tmp_path, AuthConfig(secret_key="n" * 64))
+    client = app.server.test_client()
+    token = csrf_of(client)
+    statuses = [client.post("/datenpflege/anmelden", data={"name": f"name-{i}", "passwort": "falsch-falsch",
+                                                           "csrf_token": token},
+                            environ_base={"REMOTE_ADDR": "10.7.7.7"}).status_code for i in range(21)]
+    assert statuses == [401] * 20 + [429]
+    assert client.post("/datenpflege/anmelden", data={"name": "redaktion", "passwort": PASSWORD, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": "10.7.7.8"}).status_code == 302  # another address
 
 
 def test_admins_manage_accounts_in_the_browser_and_every_change_is_audited(tmp_path):
