@@ -27,7 +27,7 @@ from essen_dash.tables.schema import BEZIRK_IDS
 HERE = Path(__file__).parent
 GEO_ROUTE = "/geo/<level>.geojson"
 #: Paths Dash and this app serve besides the pages themselves.
-INTERNAL_PREFIXES = ("/_dash-", "/_favicon", "/assets/", "/geo/", "/health", "/download/")
+INTERNAL_PREFIXES = ("/_dash-", "/_favicon", "/assets/", "/geo/", "/health", "/download/", "/datenpflege")
 #: Dash's hot-reload probe: only for the development server with --debug.
 DEV_ONLY = "/_reload-hash"
 
@@ -329,8 +329,9 @@ def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
     @server.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         """Answer HTTP errors in German, without details of the server; log a refusal in one line."""
-        text = {400: "Ungültige Anfrage.", 404: "Nicht gefunden.", 405: "Methode nicht erlaubt.",
-                413: "Anfrage zu groß.", 415: "Format der Anfrage nicht unterstützt."}.get(exc.code,
+        text = {400: "Ungültige Anfrage.", 401: "Bitte anmelden.", 403: "Keine Berechtigung.", 404: "Nicht gefunden.",
+                405: "Methode nicht erlaubt.", 413: "Anfrage zu groß.", 415: "Format der Anfrage nicht unterstützt.",
+                429: "Zu viele Anfragen."}.get(exc.code,
                                                                                            "Anfrage nicht möglich.")
         if exc.code == 404:
             return flask.Response(not_found_html(flask.request.path, text), status=404, mimetype="text/html")
@@ -393,9 +394,13 @@ class Dashboard(dash.Dash):
         return config
 
 
-def create_app(settings: Settings | None = None, data: AppData | None = None) -> dash.Dash:
-    """Return the dashboard on ``data`` (default: loaded now from ``settings``, default: the environment's)."""
+def create_app(settings: Settings | None = None, data: AppData | None = None, auth=None) -> dash.Dash:
+    """Return the dashboard on ``data`` (default: loaded now from ``settings``, default: the environment's), with
+    the Datenpflege pages and their security settings ``auth`` (default: from the environment, read now)."""
+    from essen_dash.admin import config as admin_config, web as admin_web
+
     settings = settings or paths.settings()
+    auth = auth or admin_config.from_env(settings.state_dir)
     data = data or load_app_data(settings)
     install(data, settings)
     server = AppServer(__name__)
@@ -413,6 +418,7 @@ def create_app(settings: Settings | None = None, data: AppData | None = None) ->
     app.index_string = app.index_string.replace("<html>", '<html lang="de">', 1)  # the interface is German
     page_paths = {p["path"] for p in dash.page_registry.values()}
     add_routes(app.server, page_paths)
+    admin_web.install(app.server, settings, auth)  # accounts, the guard of every route, CSRF, Datenpflege
     # Dash registers callbacks and the page router lazily on the first request, and concurrent first requests
     # race that setup ("Callback function not found"). Run it now, once, before any worker takes requests.
     with app.server.test_request_context("/"):

@@ -61,37 +61,20 @@ def cmd_import_vorlage(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import an office's table (CSV/XLSX) or a whole data package folder into the data in force."""
-    from essen_dash.intake import describe_diff, diff_values, read_office_table
-    from essen_dash.kennzahlen import Catalog
-    from essen_dash.sources.publish import data_source, merged
-    from essen_dash.tables.load import DataError, load_tables
+    from essen_dash.sources.publish import check_delivery, data_source, prepare_delivery, publish_delivery
 
-    path = Path(args.file)
     source = data_source(settings)
-    current = source.load()
-    if path.is_dir():  # a data package: the complete new state
-        delivered, replace = load_tables(path).frames, True
-        what = f"Datenpaket {path}: {len(delivered['values'])} Werte"
-    else:
-        catalog = Catalog.from_table(current["kennzahlen"]).resolved(current, current.stichtage[-1])
-        intake = read_office_table(path, catalog=catalog, register=current["stadtteile_register"],
-                                   stichtag=args.stichtag, level=args.ebene, sheet=args.sheet,
-                                   source=args.quelle)
-        if intake.problems:
-            raise DataError(path, intake.problems, f"Import abgelehnt, es wird nichts veröffentlicht – "
-                                                   f"{len(intake.problems)} Fehler in {path.name}")
-        delivered, replace = {"values": intake.values}, False
-        what = f"{path.name}: {len(intake.values)} Werte ({'lang' if intake.layout == 'long' else 'breit'})"
-    print(what)
-    catalog = Catalog.from_table(delivered.get("kennzahlen", current["kennzahlen"]))
-    for line in describe_diff(diff_values(current["values"], delivered["values"]), catalog):
+    prepared = prepare_delivery(source, Path(args.file), stichtag=args.stichtag, level=args.ebene, sheet=args.sheet,
+                                quelle=args.quelle)
+    print(prepared.what)
+    for line in prepared.lines:
         print(f"  {line}")
     if args.dry_run:  # validated as a publication would be, then nothing is published
-        merged(current.frames, delivered, source.label, replace)
+        check_delivery(source, prepared)
         print("Probelauf: nichts veröffentlicht.")
         return 0
     # merged into the current state and validated as a whole; refused (publishing nothing) if invalid
-    print(f"{source.label}: {source.publish(delivered, delivery_of(path, args), replace=replace)}")
+    print(f"{source.label}: {publish_delivery(source, prepared, args.author, args.note or '')}")
     return 0
 
 
@@ -121,6 +104,53 @@ def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     store = database(settings)
     store.rollback(args.number)
     print(f"Version {args.number} ist jetzt aktuell (alle Versionen bleiben gespeichert).")
+    return 0
+
+
+def read_password(args: argparse.Namespace) -> str:
+    """Return a new password: one line of standard input with --password-stdin, else typed twice at a prompt
+    (never an argument: arguments are visible to every user of the machine)."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Passwort: ")
+    if getpass.getpass("Passwort wiederholen: ") != password:
+        raise ValueError("Die beiden Passwörter stimmen nicht überein")
+    return password
+
+
+def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
+    """Add, remove, list accounts, change a role or a password; every change goes into the audit log."""
+    from essen_dash.admin.accounts import ROLES, Accounts
+
+    accounts = Accounts(settings.accounts_url)
+    args.role = args.role or args.role_option
+    actor = f"{getpass.getuser()} (Kommandozeile)"
+    if args.action == "list":
+        rows = [{"Konto": a.name, "Rolle": a.role, "angelegt (UTC)": a.created_at.strftime("%d.%m.%Y %H:%M")}
+                for a in accounts.all()]
+        sys.stdout.write(pd.DataFrame(rows).to_string(index=False) + "\n" if rows else "keine Konten\n")
+        return 0
+    if not args.name:
+        raise ValueError(f"essen-dash user {args.action} braucht den Namen des Kontos")
+    if args.action == "add":
+        role = args.role or "editor"
+        accounts.add(args.name, role, read_password(args))
+        accounts.record(actor, "Konto angelegt", f"{args.name} ({role})")
+        print(f"Konto {args.name} angelegt: {ROLES[role].label}")
+    elif args.action == "remove":
+        accounts.remove(args.name)
+        accounts.record(actor, "Konto entfernt", args.name)
+        print(f"Konto {args.name} entfernt")
+    elif args.action == "role":
+        if not args.role:
+            raise ValueError(f"essen-dash user role braucht die Rolle: {', '.join(ROLES)}")
+        accounts.set_role(args.name, args.role)
+        accounts.record(actor, "Rolle geändert", f"{args.name}: {args.role}")
+        print(f"Konto {args.name}: {ROLES[args.role].label}")
+    elif args.action == "password":
+        accounts.set_password(args.name, read_password(args))
+        accounts.record(actor, "Passwort geändert", args.name)
+        print(f"Passwort von {args.name} geändert; bestehende Anmeldungen sind beendet")
     return 0
 
 
@@ -313,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stichtag", type=iso_date, help="JJJJ-MM-TT (sonst aus einer Stichtag-Spalte oder „Stand:“)")
     p.add_argument("--ebene", choices=("bezirk", "stadtteil"), help="sonst aus der Gebietsspalte")
     p.add_argument("--sheet", help="Blatt einer XLSX-Datei (Standard: das erste)")
-    p.add_argument("--quelle", default="Stadt Essen, Amt für Statistik (FB 12)", help="liefernde Stelle")
+    p.add_argument("--quelle", help="liefernde Stelle (Standard: Stadt Essen, Amt für Statistik (FB 12))")
     p.add_argument("--dry-run", action="store_true", help="nur zeigen, was sich ändern würde")
     delivery_options(p)
     p.set_defaults(func=cmd_import)
@@ -332,6 +362,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rollback", parents=[common], help="eine frühere Version wieder aktuell machen")
     p.add_argument("number", type=int)
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("user", parents=[common], help="Konten der Datenpflege: anlegen, entfernen, Rolle, Passwort")
+    p.add_argument("action", choices=("add", "remove", "role", "password", "list"))
+    p.add_argument("name", nargs="?", help="Kontoname")
+    p.add_argument("role", nargs="?", choices=("viewer", "editor", "admin"),
+                   help="bei role (und add, Standard editor): viewer (lesen), editor (hochladen, veröffentlichen, "
+                        "zurücksetzen), admin (auch Konten)")
+    p.add_argument("--role", dest="role_option", choices=("viewer", "editor", "admin"), help="wie das Argument role")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="das Passwort als eine Zeile von der Standardeingabe lesen (sonst Eingabeaufforderung)")
+    p.set_defaults(func=cmd_user)
 
     p = sub.add_parser("export-data", parents=[common], help="die aktuellen Daten als Datenpaket (CSV) schreiben")
     p.add_argument("dir")

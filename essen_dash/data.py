@@ -109,6 +109,12 @@ def load_app_data(settings: Settings, maps: bool = True) -> AppData:
     except (GeometryNotFound, GeometryJoinError) as exc:
         problem = str(exc)
         log.error("Karten nicht verfügbar: %s", exc)
+    return assemble(tables, boundaries, problem, revision)
+
+
+def assemble(tables: Tables, boundaries: Boundaries | None, problem: str | None, revision: object = None) -> AppData:
+    """Return the bundle of validated tables with boundaries already prepared (a publication's preview reuses the
+    boundaries in force)."""
     jc_geo = {}
     if boundaries is not None:
         cw = tables["jobcenter_crosswalk"]

@@ -793,22 +793,25 @@ class Intake:
 
 
 def read_office_table(path: Path, *, catalog: Catalog, register: pd.DataFrame, stichtag: date | None = None,
-                      level: str | None = None, sheet: str | None = None, source: str = SOURCE) -> Intake:
+                      level: str | None = None, sheet: str | None = None, source: str = SOURCE,
+                      file_name: str | None = None) -> Intake:
     """Return the values of an office table (CSV or XLSX, wide or long), or no values and every problem.
 
     ``stichtag`` and ``level`` override what the file says (a level contradicting its area column, or a
     Stichtag contradicting its Stichtag column, is a problem); ``sheet`` picks an Excel sheet (default: the
-    first); ``source`` is written into every value.
+    first); ``source`` is written into every value; ``file_name`` is the name messages give the file (an upload
+    is read from a temporary file with a generated name; default: the path's name).
     """
     path = Path(path)
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    req = Request(path.name, catalog, register, stichtag, level, source)
+    name = file_name or path.name
+    req = Request(name, catalog, register, stichtag, level, source)
     try:
-        layout, values, problems = parse_table(read_grid(path.name, data, sheet), req)
+        layout, values, problems = parse_table(read_grid(name, data, sheet), req)
     except Refused as exc:
-        return Intake(path.name, empty_values(), exc.problems, "", digest)
-    return Intake(path.name, values, problems, layout, digest)
+        return Intake(name, empty_values(), exc.problems, "", digest)
+    return Intake(name, values, problems, layout, digest)
 
 
 DIFF_KEY = ["stichtag", "level", "area", "kennzahl"]

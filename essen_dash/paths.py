@@ -55,6 +55,14 @@ class Settings:
     cache_dir: Path = DEFAULT_CACHE_DIR
     #: the versioned store (SQLAlchemy URL); None serves ``data_dir`` itself, read as it is
     database_url: str | None = None
+    #: where the default SQLite database and the generated secret key live
+    state_dir: Path = DEFAULT_STATE_DIR
+
+    @property
+    def accounts_url(self) -> str:
+        """Return the database of accounts and the audit log: the data's own, else SQLite in the state folder
+        (a data folder served without a database still has accounts)."""
+        return self.database_url or f"sqlite:///{self.state_dir / DATABASE_FILE}"
 
     def geo_dirs(self) -> list[Path]:
         """Return the folders searched for boundary files, in order."""
@@ -73,8 +81,9 @@ def settings(data_dir: str | Path | None = None, geo_dir: str | Path | None = No
         return Path(chosen) if chosen else default
 
     folder = pick(data_dir, DATA_DIR_ENV, None)
+    state = pick(None, STATE_DIR_ENV, DEFAULT_STATE_DIR)
     url = database_url or os.environ.get(DATABASE_URL_ENV)
     if not url and folder is None:
-        url = f"sqlite:///{pick(None, STATE_DIR_ENV, DEFAULT_STATE_DIR) / DATABASE_FILE}"
+        url = f"sqlite:///{state / DATABASE_FILE}"
     return Settings(folder or DEFAULT_DATA_DIR, pick(geo_dir, GEO_DIR_ENV, None),
-                    pick(cache_dir, CACHE_DIR_ENV, DEFAULT_CACHE_DIR), url)
+                    pick(cache_dir, CACHE_DIR_ENV, DEFAULT_CACHE_DIR), url, state)

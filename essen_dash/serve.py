@@ -19,6 +19,7 @@ import sys
 from gunicorn.app.base import BaseApplication
 
 from essen_dash.paths import Settings
+from essen_dash.admin.accounts import after_fork as accounts_after_fork
 from essen_dash.sources.publish import after_fork
 
 #: Connections one worker holds at once (slow or idle clients included).
@@ -49,7 +50,7 @@ class Server(BaseApplication):
             "bind": f"{host}:{port}", "workers": workers, "worker_class": "gevent",
             "worker_connections": WORKER_CONNECTIONS, "keepalive": KEEPALIVE_S, "timeout": timeout,
             "graceful_timeout": 10, "pre_request": yield_before_request, "preload_app": True,
-            "post_fork": lambda server, worker: after_fork(),
+            "post_fork": lambda server, worker: (after_fork(), accounts_after_fork()),
             "accesslog": None, "errorlog": "-", "loglevel": "warning",
         }
         super().__init__()

@@ -74,6 +74,7 @@ def layout() -> html.Div:
             html.Span(f"{data.source_line(data.latest, geometry=False)}; "
                       f"{data.source_line(data.latest, 'jobcenter', geometry=False).removeprefix('Quelle: ')}."),
             html.Span(" Geometrie: Stadt Essen, Datenlizenz Deutschland – Namensnennung 2.0."),
+            html.Span([" ", html.A("Datenpflege", href="/datenpflege/", id="footer-datenpflege")]),
         ]),
     ])
 

@@ -23,6 +23,7 @@ import hashlib
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
@@ -32,7 +33,7 @@ from essen_dash.paths import Settings
 from essen_dash.tables.load import Tables, check_folder, load_tables
 from essen_dash.tables.quality import findings
 from essen_dash.tables.schema import TABLES
-from essen_dash.tables.db import StaleVersion, Store
+from essen_dash.tables.db import ANY, StaleVersion, Store
 from essen_dash.tables.store import ImportRefused, as_strings, write_csv, write_descriptor, write_into, write_tables
 
 
@@ -115,7 +116,8 @@ class FolderSource:
     def load(self) -> Tables:
         return load_tables(self.folder)
 
-    def publish(self, tables: Mapping[str, pd.DataFrame], delivery: Delivery, replace: bool = False) -> str:
+    def publish(self, tables: Mapping[str, pd.DataFrame], delivery: Delivery, replace: bool = False,
+                based_on: object = ANY) -> str:
         write_tables(dict(tables), self.folder, replace=replace)
         return f"in {self.folder} geschrieben"
 
@@ -152,8 +154,12 @@ class DatabaseSource:
         self.ready()
         return Tables(Path(self.label), self.store.load(number))
 
-    def publish(self, tables: Mapping[str, pd.DataFrame], delivery: Delivery, replace: bool = False) -> str:
-        based_on = self.revision()
+    def publish(self, tables: Mapping[str, pd.DataFrame], delivery: Delivery, replace: bool = False,
+                based_on: int | None | object = ANY) -> str:
+        """Merge, validate and publish; with ``based_on`` (the version the delivery was compared with) refuse
+        with :class:`StaleVersion` when another version has become current since."""
+        if based_on is ANY:
+            based_on = self.revision()
         frames = merged(self.load(based_on).frames, tables, self.label, replace)
         number = self.store.publish(frames, author=delivery.author, file_name=delivery.file_name,
                                     sha256=delivery.sha256, note=delivery.note, based_on=based_on)
@@ -177,3 +183,72 @@ def after_fork() -> None:
     for source in _sources.values():
         if isinstance(source, DatabaseSource):
             source.store.engine.dispose(close=False)
+
+
+# --- one delivery, the same way from the command line and from the browser -------------------------------------
+
+#: who delivers an office table unless the caller says otherwise
+DEFAULT_QUELLE = "Stadt Essen, Amt für Statistik (FB 12)"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A delivery read and compared with the data in force; nothing is published yet."""
+
+    what: str  # one German line: the file and how many values it brings
+    delivered: dict[str, pd.DataFrame]
+    replace: bool  # a whole data package (the complete new state) rather than values merged in
+    diff: pd.DataFrame  # essen_dash.intake.diff_values: every delivered value, new / changed / unchanged
+    lines: list[str]  # essen_dash.intake.describe_diff
+    based_on: object  # the source's revision the delivery was compared with
+    current: Tables  # the data in force at that revision
+    file_name: str
+    sha256: str
+
+
+def prepare_delivery(source: DataSource, path: Path, *, stichtag: date | None = None, level: str | None = None,
+                     sheet: str | None = None, quelle: str | None = None, file_name: str | None = None) -> Prepared:
+    """Read an office table (CSV/XLSX) or a data package folder and compare it with the data in force.
+
+    Raise :class:`~essen_dash.tables.load.DataError` naming every problem of the file (nothing is published).
+    ``file_name`` is the name shown in messages and recorded with the version (default: the path's).
+    """
+    from essen_dash.intake import describe_diff, diff_values, read_office_table
+    from essen_dash.kennzahlen import Catalog
+    from essen_dash.tables.load import DataError
+
+    path = Path(path)
+    name = file_name or path.name
+    based_on = source.revision()
+    current = source.load(based_on) if isinstance(source, DatabaseSource) else source.load()
+    if path.is_dir():  # a data package: the complete new state
+        delivered, replace = load_tables(path).frames, True
+        what = f"Datenpaket {path}: {len(delivered['values'])} Werte"
+    else:
+        catalog = Catalog.from_table(current["kennzahlen"]).resolved(current, current.stichtage[-1])
+        intake = read_office_table(path, catalog=catalog, register=current["stadtteile_register"],
+                                   stichtag=stichtag, level=level, sheet=sheet, source=quelle or DEFAULT_QUELLE,
+                                   file_name=name)
+        if intake.problems:
+            raise DataError(Path(name), intake.problems, f"Import abgelehnt, es wird nichts veröffentlicht – "
+                                                         f"{len(intake.problems)} Fehler in {name}")
+        delivered, replace = {"values": intake.values}, False
+        what = f"{name}: {len(intake.values)} Werte ({'lang' if intake.layout == 'long' else 'breit'})"
+    catalog = Catalog.from_table(delivered.get("kennzahlen", current["kennzahlen"]))
+    diff = diff_values(current["values"], delivered["values"])
+    return Prepared(what, delivered, replace, diff, describe_diff(diff, catalog), based_on, current, name,
+                    file_sha256(path))
+
+
+def check_delivery(source: DataSource, prepared: Prepared) -> dict[str, pd.DataFrame]:
+    """Return the complete tables the delivery would publish, validated as a publication is; raise
+    :class:`ImportRefused` naming every problem otherwise. Publishes nothing."""
+    return merged(prepared.current.frames, prepared.delivered, source.label, prepared.replace)
+
+
+def publish_delivery(source: DataSource, prepared: Prepared, author: str, note: str = "") -> str:
+    """Publish a prepared delivery as a new version, merged into the state it was compared with (refused with
+    :class:`StaleVersion` when another state came into force meanwhile); return the German outcome."""
+    delivery = Delivery(author=author, file_name=prepared.file_name, sha256=prepared.sha256, note=note)
+    return source.publish(prepared.delivered, delivery, replace=prepared.replace, based_on=prepared.based_on)
+

@@ -1,0 +1,1 @@
+"""Datenpflege: accounts and roles, the audit log, and the pages where editors upload, publish and roll back."""
