@@ -20,6 +20,7 @@ import pytest
 from essen_dash import paths
 from essen_dash.admin.accounts import Accounts
 from essen_dash.tables.db import Store
+from tests.conftest import FIXTURE_DATA
 from tests.integration.conftest import PageLog, Server, free_port, tail, wait_for_health
 from tests.integration.test_a11y import axe_violations
 from tests.integration.test_browser import MAP, MAP_DRAWN, settle, traces, wait_visible
@@ -43,9 +44,10 @@ def admin_server(tmp_path_factory):
     accounts.close()
     port = free_port()
     log_path = root / "server.log"
+    # the database starts from the frozen 2016 package (not data/, which may hold other Stichtage)
     env = {**os.environ, paths.STATE_DIR_ENV: str(state), paths.CACHE_DIR_ENV: str(root / "cache"),
-           "PYTHONUNBUFFERED": "1"}
-    for name in (paths.DATABASE_URL_ENV, paths.DATA_DIR_ENV, "ESSEN_DASH_READ_LOGIN", "ESSEN_DASH_SECRET_KEY"):
+           paths.DATABASE_URL_ENV: url, paths.DATA_DIR_ENV: str(FIXTURE_DATA), "PYTHONUNBUFFERED": "1"}
+    for name in ("ESSEN_DASH_READ_LOGIN", "ESSEN_DASH_SECRET_KEY"):
         env.pop(name, None)
     with log_path.open("wb") as log_file:
         process = subprocess.Popen([sys.executable, str(paths.REPO_ROOT / "app.py"), "--port", str(port)],
