@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import ipaddress
 import stat
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -19,21 +18,10 @@ from essen_dash.cli import main
 PASSWORD = "richtig-langes-passwort"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    """Return the URL of an empty database of its own for this test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'konten.db'}"
-        return
-    server = request.getfixturevalue("postgres_url")
-    name = f"acc_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
+@pytest.fixture
+def url(db_url):
+    """Return the URL of an empty database of its own for this test (SQLite and PostgreSQL)."""
+    return db_url
 
 
 @pytest.fixture

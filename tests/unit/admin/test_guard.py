@@ -351,28 +351,8 @@ def test_signing_in_goes_back_only_to_a_local_page(site):
         assert (answer.status_code, answer.headers["Location"]) == (302, expected), target
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    """Return the URL of an empty database: a SQLite file, or a new database on the session's PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'web.db'}"
-        return
-    import uuid
-
-    import sqlalchemy as sa
-
-    server = request.getfixturevalue("postgres_url")
-    name = f"web_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
-
-
-def test_the_browser_publishes_what_the_command_line_publishes(database_url, tmp_path):
+def test_the_browser_publishes_what_the_command_line_publishes(db_url, tmp_path):
+    database_url = db_url
     """The same file through the web and through ``essen-dash import`` gives the same tables (one intake path),
     on SQLite and PostgreSQL; a version published meanwhile makes the preview stale instead of being overwritten."""
     import pandas as pd
