@@ -385,7 +385,16 @@ class AppServer(flask.Flask):
 
 
 class Dashboard(dash.Dash):
-    """Dash, without the Python and plotly versions in the configuration it writes into every page."""
+    """Dash, without the Python and plotly versions in the configuration it writes into every page, and with the
+    page's first picture drawn by the server."""
+
+    def interpolate_index(self, **kwargs) -> str:
+        """Put the page's first picture (:mod:`essen_dash.first_paint`) before the app's entry point."""
+        from essen_dash.first_paint import snapshot
+
+        request = flask.request
+        kwargs["app_entry"] = snapshot(current(), request.path, request.args) + kwargs["app_entry"]
+        return super().interpolate_index(**kwargs)
 
     def _config(self):
         config = super()._config()

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import importlib
 import warnings
 
-import mapclassify
 import numpy as np
 from plotly.colors import diverging, sample_colorscale, sequential
 
@@ -61,7 +61,10 @@ def _continuous(values: np.ndarray, city: float | None, fmt, *, diverging: bool 
                    [[i / (len(scale) - 1), c] for i, c in enumerate(scale)], lo, hi, city if diverging else None)
 
 
-def _classified(kind: str, classifier) -> Callable:
+def _classified(kind: str, classifier: str) -> Callable:
+    """Return a scheme built on mapclassify's ``classifier`` (imported when first used: it pulls in SciPy, a
+    second of start-up that the default continuous scale never needs)."""
+
     def build(values: np.ndarray, city: float, fmt) -> Classes:
         valid = values[~np.isnan(values)]
         if len(valid) == 0:  # nothing published at this level: every unit is "no value"
@@ -70,7 +73,7 @@ def _classified(kind: str, classifier) -> Callable:
         with warnings.catch_warnings():
             # fewer distinct values than classes is expected for nine Bezirke; numba is optional
             warnings.filterwarnings("ignore", message="Not enough unique values|Numba not installed")
-            mc = classifier(valid, k)
+            mc = getattr(importlib.import_module("mapclassify"), classifier)(valid, k=k)
         bins = [float(b) for b in mc.bins]
         palette = sample_colorscale(SEQUENTIAL, list(np.linspace(0.12, 1.0, len(bins))))
         # mapclassify's breaks as half-open classes in the German statistical style: "a bis unter b", the last
@@ -90,13 +93,13 @@ SCHEMES: dict[str, Scheme] = {
     for s in (
         Scheme("continuous", "stetig", lambda v, c, f: _continuous(v, c, f),
                "Farbe wächst stetig mit dem Wert."),
-        Scheme("quantiles", "Quantile", _classified("quantiles", lambda v, k: mapclassify.Quantiles(v, k=k)),
+        Scheme("quantiles", "Quantile", _classified("quantiles", "Quantiles"),
                "Klassen mit je etwa gleich vielen Gebieten (mapclassify Quantiles)."),
         Scheme("equal_interval", "gleiche Intervalle",
-               _classified("equal_interval", lambda v, k: mapclassify.EqualInterval(v, k=k)),
+               _classified("equal_interval", "EqualInterval"),
                "Klassen gleicher Breite zwischen Minimum und Maximum (mapclassify EqualInterval)."),
         Scheme("natural_breaks", "natürliche Brüche (Jenks)",
-               _classified("natural_breaks", lambda v, k: mapclassify.FisherJenks(v, k=k)),
+               _classified("natural_breaks", "FisherJenks"),
                "Klassengrenzen an den größten Sprüngen der Werte (mapclassify FisherJenks, deterministisch)."),
         Scheme("deviation", "Abweichung vom Stadtwert", lambda v, c, f: _continuous(v, c, f, diverging=True),
                "Zweifarbig um den Wert der Gesamtstadt: orange darüber, lila darunter."),

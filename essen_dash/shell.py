@@ -12,6 +12,7 @@ from essen_dash.format import de_date
 from essen_dash.params import SHELL_PARAMS, parse_search
 from essen_dash.tables.schema import BEZIRK_IDS
 
+BRAND = ("Stadt Essen", "Sozialdaten für die Integrationsplanung")
 #: navigation entries: id, label, path
 NAV = (("karte", "Karte", "/"), ("bezirk", "Bezirksprofil", "/bezirk/I"), ("jobcenter", "JobCenter", "/jobcenter"),
        ("zuteilung", "Zuteilung", "/zuteilung"), ("verteilung", "Verteilung", "/verteilung"),
@@ -62,8 +63,7 @@ def layout() -> html.Div:
         dcc.Store(id="page-memory", storage_type="session"),
         html.Header(className="header", children=[
             html.Div(className="brand", children=[
-                html.Span("Stadt Essen", className="brand-city"),
-                html.Span("Sozialdaten für die Integrationsplanung", className="brand-title")]),
+                html.Span(BRAND[0], className="brand-city"), html.Span(BRAND[1], className="brand-title")]),
             html.Nav(className="nav", children=[
                 dcc.Link(label, href=path, id=f"nav-{key}", className="nav-link") for key, label, path in NAV]),
         ]),

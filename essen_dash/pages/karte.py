@@ -102,7 +102,8 @@ def timeline(data: AppData, p: Params) -> html.Div:
                     title="Die Karte durchläuft alle Stichtage"),
         html.Label([html.Span("Zeitleiste der Stichtage", className="filter-label visually-hidden"), dcc.Slider(
             id=TIMELINE, min=0, max=max(len(days) - 1, 1), step=1, value=days.index(p.stichtag),
-            marks={i: de_date(d) for i, d in enumerate(days)}, included=False)],
+            marks={i: de_date(d) for i, d in enumerate(days)}, included=False,
+            allow_direct_input=False)],
             className="timeline-slider", **{"data-marks": json.dumps({i: de_date(d) for i, d in enumerate(days)})}),
         dcc.Interval(id=TICK, interval=PLAY_INTERVAL_MS, disabled=True),
     ])
