@@ -149,7 +149,30 @@ def bench_cold_start(runs: int = 3) -> dict:
 
 # --- 3. page ready ----------------------------------------------------------------------------
 
-def bench_page_ready(runs: int = 5) -> dict:
+#: a map area drawn on the page: the server's first picture or plotly.js's map, whichever comes first
+MAP_PAINTED = "document.querySelector('#first-paint .snapshot-map path, .js-plotly-plot .choroplethlocation')"
+#: the interactive map drawn by plotly.js (the first picture, if any, gone)
+MAP_INTERACTIVE = ("document.querySelectorAll('.js-plotly-plot .choroplethlocation').length >= 9 && "
+                   "!document.getElementById('first-paint')")
+
+
+def body_size(request) -> int:
+    try:
+        return request.sizes()["responseBodySize"]
+    except Exception:  # the page was closed before its last request's sizes could be read
+        return 0
+
+
+def seconds_until(page, condition: str) -> float:
+    """Return the page's clock (seconds since navigation started) at the first animation frame where
+    ``condition`` holds: the frame in which it is painted."""
+    handle = page.wait_for_function(f"() => ({condition}) ? performance.now() : null", polling="raf", timeout=60000)
+    return handle.json_value() / 1000
+
+
+def bench_page_ready(runs: int = 7) -> dict:
+    """Navigation → map painted, cache cleared (a new browser context per run) and on a repeat visit (same
+    context, cache warm); and navigation → interactive map. Medians; the first run only warms the server."""
     from playwright.sync_api import sync_playwright
 
     out = {}
@@ -157,17 +180,23 @@ def bench_page_ready(runs: int = 5) -> dict:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
         for name in SERVERS:
             with Running(name) as s:
-                times = []
+                cold, warm, interactive, sizes = [], [], [], []
                 for _ in range(runs + 1):
-                    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+                    # the pages' CSP forbids eval; the measuring script is the test harness's, not the page's
+                    context = browser.new_context(viewport={"width": 1440, "height": 1000}, bypass_csp=True)
                     page = context.new_page()
-                    start = time.perf_counter()
-                    page.goto(s.base + "/")
-                    page.wait_for_function("document.querySelectorAll('.choroplethlocation').length >= 9",
-                                           timeout=60000)
-                    times.append(time.perf_counter() - start)
+                    received = []  # bytes on the wire per finished request (body as sent, compressed or not)
+                    page.on("requestfinished", lambda r, received=received: received.append(body_size(r)))
+                    page.goto(s.base + "/", wait_until="commit")
+                    cold.append(seconds_until(page, MAP_PAINTED))
+                    interactive.append(seconds_until(page, MAP_INTERACTIVE))
+                    page.wait_for_load_state("networkidle")
+                    sizes.append(sum(received))
+                    page.goto(s.base + "/", wait_until="commit")
+                    warm.append(seconds_until(page, MAP_PAINTED))
                     context.close()
-                out[name] = statistics.median(times[1:])  # the first load warms the server
+                out[name] = {"cold": statistics.median(cold[1:]), "warm": statistics.median(warm[1:]),
+                             "interactive": statistics.median(interactive[1:]), "kb": statistics.median(sizes[1:]) / 1024}
         browser.close()
     return out
 
@@ -263,11 +292,16 @@ def report(r: dict) -> str:
         f"{sw['baseline']['raw'] / 1024:.1f} KB | |",
         f"| indicator switch: server time per callback (loopback) | {sw['ours']['ms']:.1f} ms | "
         f"{sw['baseline']['ms']:.1f} ms | ≤ 20 ms |",
-        f"| cold start: process start → first page | {cs['ours']:.2f} s | {cs['baseline']:.2f} s | ≤ 3 s |",
-        f"| page ready: navigation → map painted (Chromium) | {pr['ours']:.2f} s | {pr['baseline']:.2f} s | ≤ 2 s |",
+        f"| cold start: process start → first page | {cs['ours']:.2f} s | {cs['baseline']:.2f} s | ≤ 1.5 s |",
+        f"| first paint: navigation → map painted, cache cleared (Chromium) | {pr['ours']['cold']:.2f} s | "
+        f"{pr['baseline']['cold']:.2f} s ({pr['baseline']['cold'] / pr['ours']['cold']:.1f}× slower) | "
+        "≤ 0.6 s, ≥ 3× faster |",
+        f"| first paint, repeat visit (cache warm) | {pr['ours']['warm']:.2f} s | {pr['baseline']['warm']:.2f} s | "
+        "≤ 0.3 s |",
+        f"| navigation → interactive map (plotly.js drawn) | {pr['ours']['interactive']:.2f} s | "
+        f"{pr['baseline']['interactive']:.2f} s | |",
+        f"| first visit: bytes received | {pr['ours']['kb']:,.0f} KB | {pr['baseline']['kb']:,.0f} KB | |",
     ]
-    for name in ("ours", "baseline"):
-        pass
     lines += [
         f"| load, {r['users']} users × {r['seconds']} s: requests/s | {ld['ours']['rps']:.0f} | "
         f"{ld['baseline']['rps']:.0f} | |",

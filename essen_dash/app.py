@@ -403,9 +403,11 @@ class Dashboard(dash.Dash):
         return config
 
 
-def create_app(settings: Settings | None = None, data: AppData | None = None, auth=None) -> dash.Dash:
+def create_app(settings: Settings | None = None, data: AppData | None = None, auth=None,
+               warm: bool = True) -> dash.Dash:
     """Return the dashboard on ``data`` (default: loaded now from ``settings``, default: the environment's), with
-    the Datenpflege pages and their security settings ``auth`` (default: from the environment, read now)."""
+    the Datenpflege pages and their security settings ``auth`` (default: from the environment, read now); with
+    ``warm``, the common views are built before it returns (:func:`warm_views`)."""
     from essen_dash.admin import config as admin_config, web as admin_web
 
     settings = settings or paths.settings()
@@ -434,11 +436,23 @@ def create_app(settings: Settings | None = None, data: AppData | None = None, au
         app.server.preprocess_request()
     # Every callback (and so every clientside callback's inline script) is registered now: hash them for the CSP.
     app.server.config["CONTENT_SECURITY_POLICY"] = content_security_policy(list(app.csp_hashes()))
-    # Views are memoized per data bundle; building the common ones now keeps the first users' requests fast
-    # (with gunicorn's preload this happens once, before the workers fork).
+    if warm:
+        warm_views(data)
+    return app
+
+
+def warm_views(data: AppData) -> None:
+    """Build the views people open first (each page's ``warm``): views are memoized per data bundle, so the
+    first users' requests find them ready. gunicorn does this once before the workers fork; the development
+    server in the background, after it has started serving."""
     for page in dash.page_registry.values():
         warm = getattr(sys.modules.get(page["module"]), "warm", None)
         if warm is not None:
             warm(data)
 
-    return app
+
+def warm_later(delay_s: float = 1.0) -> None:
+    """Warm the views in force in a background thread after ``delay_s`` (the first page is served meanwhile)."""
+    timer = threading.Timer(delay_s, lambda: warm_views(current()))
+    timer.daemon = True
+    timer.start()

@@ -278,9 +278,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from essen_dash.app import create_app
+    from essen_dash.app import create_app, warm_later
 
-    app = create_app(settings)
+    app = create_app(settings, warm=False)  # serving starts at once; the common views are built meanwhile
+    warm_later()
     app.run(host=args.host, port=args.port, debug=args.debug)
     return 0
 
