@@ -10,6 +10,7 @@ The tables are created like the store's (:meth:`essen_dash.tables.db.Store.creat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -120,8 +121,11 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=HASH_METHOD)
 
 
-#: checked against when an unknown name signs in, so an unknown name costs the same time as a wrong password
-_DUMMY_HASH = generate_password_hash(secrets.token_hex(16), method=HASH_METHOD)
+@functools.cache
+def _dummy_hash() -> str:
+    """Return the hash checked against when an unknown name signs in, so an unknown name costs the same time as
+    a wrong password (made at the first sign-in, not at start-up: a scrypt hash takes a tenth of a second)."""
+    return generate_password_hash(secrets.token_hex(16), method=HASH_METHOD)
 
 
 _open: list[Accounts] = []  # every Accounts of this process, for after_fork
@@ -241,7 +245,7 @@ class Accounts:
         """Return the account if the password is its own, else None (same cost for unknown names)."""
         account = self.get(name) if name and len(name) <= MAX_NAME_LENGTH else None
         if account is None:
-            check_password_hash(_DUMMY_HASH, password)
+            check_password_hash(_dummy_hash(), password)
             return None
         return account if check_password_hash(account.password_hash, password) else None
 

@@ -21,7 +21,6 @@ from datetime import date, datetime, timezone
 
 import pandas as pd
 import sqlalchemy as sa
-from psycopg import sql as pg_sql
 from sqlalchemy.engine import Connection, Engine
 
 from essen_dash.tables.load import TYPE_NAMES
@@ -131,6 +130,8 @@ def insert_sqlite(conn: Connection, table: sa.Table, names: list[str], columns: 
 
 def insert_copy(conn: Connection, table: sa.Table, names: list[str], columns: list[list]) -> None:
     """Insert rows with PostgreSQL's COPY inside the open transaction (three times faster than executemany)."""
+    from psycopg import sql as pg_sql  # only PostgreSQL needs the driver
+
     statement = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
         pg_sql.Identifier(table.name), pg_sql.SQL(", ").join(map(pg_sql.Identifier, names)))
     with conn.connection.cursor() as cursor, cursor.copy(statement) as copy:

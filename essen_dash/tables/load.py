@@ -20,11 +20,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import frictionless
 import pandas as pd
 
 from essen_dash.tables.schema import BEZIRK_IDS, TABLES, Column, Table
+
+if TYPE_CHECKING:  # frictionless is imported where a folder is checked: serving from the store never needs it
+    import frictionless
 
 #: The range of a stored integer (pandas int64); Frictionless alone accepts integers of any size.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -201,6 +204,8 @@ def error_column(table: Table, error: frictionless.errors.Error) -> str | None:
 
 def frictionless_problems(folder: Path, names: list[str]) -> list[Problem]:
     """Return the table-schema problems of the given tables (they exist and are UTF-8)."""
+    import frictionless
+
     resources = [
         frictionless.Resource(
             name=name, path=TABLES[name].path, basepath=str(folder), encoding="utf-8", format="csv",
@@ -448,6 +453,8 @@ CROSS_RULES: tuple[CrossRule, ...] = (
 
 def check_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Return the readable tables of ``folder`` and every problem found."""
+    import frictionless
+
     readable = []
     if not folder.is_dir():
         return {}, [Problem(str(folder), None, None, "Datenordner nicht gefunden")]
