@@ -415,6 +415,19 @@ def test_karte_controls_name_the_catalog(page, page_log, app_server, app_tables)
     settle(page, page_log)
 
 
+def test_time_controls_only_with_two_stichtage(page, page_log, app_server, app_tables):
+    """With one Stichtag the timeline and the comparison control are not shown and the filter bar says why; with
+    more they are (this suite also runs on a data folder with a second Stichtag). The slider has no number box."""
+    open_map(page, app_server, page_log, "")
+    several = len(app_tables.stichtage) > 1
+    for control in ("#karte-timeline-area", "#filter-compare"):
+        expect(page.locator(control)).to_be_visible() if several else expect(page.locator(control)).to_be_hidden()
+    expect(page.locator(".filter-stand")).to_have_text(
+        "" if several else "Stand 30.09.2016 (ein Stichtag: Vergleiche und Zeitreihen ab dem zweiten)")
+    expect(page.locator("#karte-timeline-area input")).to_have_count(0)
+    settle(page, page_log)
+
+
 # --- 3. switching the Kennzahl --------------------------------------------------------------------------------
 
 
