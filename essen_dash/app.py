@@ -31,6 +31,8 @@ INTERNAL_PREFIXES = ("/_dash-", "/_favicon", "/assets/", "/geo/", "/health", "/d
 #: Dash's hot-reload probe: only for the development server with --debug.
 DEV_ONLY = "/_reload-hash"
 
+#: How long a browser may keep a fingerprinted asset (seconds): a year.
+ASSET_MAX_AGE_S = 365 * 24 * 3600
 #: Callback requests are small JSON documents; anything larger is refused (413).
 MAX_REQUEST_BYTES = 1_000_000
 COMPRESSED_TYPES = ["text/html", "text/css", "text/plain", "application/json", "application/javascript",
@@ -352,6 +354,15 @@ def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
         else:
             refused(500, description)
         return plain("Das Dashboard konnte diese Anfrage nicht beantworten.", 500)
+
+    @server.after_request
+    def cache_fingerprinted_assets(response: flask.Response):
+        """Let the browser keep the app's own files for a year: their URLs carry the file's modification time
+        (``/assets/style.css?m=…``), so a changed file has a new URL."""
+        request = flask.request
+        if request.path.startswith("/assets/") and request.args.get("m") and response.status_code == 200:
+            response.headers["Cache-Control"] = f"public, max-age={ASSET_MAX_AGE_S}, immutable"
+        return response
 
     @server.after_request
     def security_headers(response: flask.Response):

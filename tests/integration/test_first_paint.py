@@ -66,3 +66,16 @@ def test_pages_without_a_picture_and_an_inert_picture(app_server):
     opening = re.search(r'<div id="first-paint"[^>]*>', html).group(0)
     assert 'aria-hidden="true"' in opening and "inert" in opening  # not a second, unlabelled copy for a reader
     assert "<a " not in html[html.index('id="first-paint"'):html.index('id="react-entry-point"')]
+
+
+def test_the_apps_own_files_are_kept_by_the_browser_for_a_year(app_server):
+    """A repeat visit fetches nothing of the app's own: every asset URL in the page carries its file's
+    modification time, and such a URL may be cached for a year; the same file without it must be revalidated."""
+    html = urllib.request.urlopen(app_server.base_url + "/", timeout=30).read().decode()
+    assets = re.findall(r'"(/assets/[^"?]+\?m=[0-9.]+)"', html)
+    assert {a.split("?")[0] for a in assets} >= {"/assets/style.css", "/assets/first_paint.js"}
+    for url in assets:
+        with urllib.request.urlopen(app_server.base_url + url, timeout=30) as response:
+            assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable", url
+    with urllib.request.urlopen(app_server.base_url + "/assets/style.css", timeout=30) as response:
+        assert response.headers["Cache-Control"] == "no-cache"
