@@ -33,9 +33,10 @@ def rings(geometry: dict) -> Iterable[list]:
         yield from polygon
 
 
-def fills(trace: dict) -> list[str]:
-    """Return the colour of each location of a choropleth trace, as plotly.js colours it."""
-    z = [float(v) for v in trace.get("z", [])]
+def fills(trace: dict) -> list[str | None]:
+    """Return the colour of each location of a choropleth trace as plotly.js colours it (None: no value, not
+    drawn, so the traces below show through)."""
+    z = [math.nan if v is None else float(v) for v in trace.get("z", [])]
     scale = trace.get("colorscale") or "Viridis"
     scale = get_colorscale(scale) if isinstance(scale, str) else scale
     valid = [v for v in z if not math.isnan(v)]
@@ -45,7 +46,8 @@ def fills(trace: dict) -> list[str]:
         half = max(abs(hi - trace["zmid"]), abs(trace["zmid"] - lo))
         lo, hi = trace["zmid"] - half, trace["zmid"] + half
     span = (hi - lo) or 1.0
-    return sample_colorscale(scale, [min(1.0, max(0.0, (v - lo) / span)) if not math.isnan(v) else 0.0 for v in z])
+    colours = sample_colorscale(scale, [min(1.0, max(0.0, (v - lo) / span)) if not math.isnan(v) else 0.0 for v in z])
+    return [None if math.isnan(v) else c for v, c in zip(z, colours)]
 
 
 class Frame:
@@ -105,7 +107,7 @@ def map_svg(figure: dict, geojson: dict, height: int, label: str) -> str:
         body.append(f'<g stroke="{line.get("color", "#fff")}" stroke-width="{line.get("width", 1)}" '
                     'stroke-linejoin="round">')
         body += [f'<path data-loc="{html.escape(str(k))}" fill="{colour}" d="{_path(frame, shapes[str(k)])}"/>'
-                 for k, colour in zip(trace.get("locations", []), fills(trace)) if str(k) in shapes]
+                 for k, colour in zip(trace.get("locations", []), fills(trace)) if str(k) in shapes and colour]
         body.append("</g>")
     for trace in traces:
         if trace.get("type") != "scattergeo":

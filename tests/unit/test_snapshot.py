@@ -52,3 +52,13 @@ def test_labels_and_outline_are_drawn_and_unknown_locations_skipped():
 
 def test_no_map_without_any_known_location():
     assert map_svg(figure(locations=["x", "y"]), GEOJSON, 300, "x") == ""
+
+
+def test_an_area_without_a_value_is_not_drawn_by_its_trace():
+    fig = figure(z=[None, 3], zmin=1, zmax=3)
+    fig["data"].insert(0, {"type": "choropleth", "locations": ["a", "b"], "z": [0, 0],
+                           "colorscale": [[0, "#d9d9d9"], [1, "#d9d9d9"]]})
+    svg = map_svg(fig, GEOJSON, 300, "x")
+    assert re.findall(r'data-loc="(\w+)" fill="([^"]+)"', svg) == [("a", "rgb(217, 217, 217)"),
+                                                                   ("b", "rgb(217, 217, 217)"),
+                                                                   ("b", "rgb(200, 100, 0)")]
