@@ -117,14 +117,24 @@ def value_hover(frame: pd.DataFrame, indicator: Kennzahl) -> tuple[str, list]:
         parts.append(f"%{{customdata[{len(columns) - 1}]}}")
         columns.append([f"<br>{FLAG} {f}" if f else "" for f in flags])
         note = f"%{{customdata[{len(columns) - 1}]}}"
-    if len(columns) == 1:
-        customdata, rank = columns[0], "%{customdata}"
-    else:
-        customdata = [list(row) if ok else None for row, ok in zip(zip(*columns), valued)]
-        rank = "%{customdata[0]}"
+    customdata, rank = packed(columns, valued), "%{customdata}" if len(columns) == 1 else "%{customdata[0]}"
     template = (f"<b>%{{text}}</b><br>{''.join(parts)}<br>Rang {rank} von {n}<br>"
                 f"{template_text(city_text(frame, indicator))}{note}<extra></extra>")
     return template, customdata
+
+
+def packed(columns: list[list], valued: np.ndarray):
+    """Return the tooltip's columns per area as compactly as they travel: whole numbers as a typed array (plotly
+    sends it base64-encoded: 2 bytes an area for a rank, 4 for a count), anything else as JSON rows. Areas
+    without a value are never hovered in this trace; their entries are 0 or null."""
+    if all(isinstance(v, int) for column in columns for v, ok in zip(column, valued) if ok):
+        numbers = np.array([[v if ok else 0 for v, ok in zip(column, valued)] for column in columns], dtype=np.int64)
+        small = numbers.min(initial=0) >= 0 and numbers.max(initial=0) < 2 ** 16
+        numbers = numbers.astype(np.uint16 if small else np.int32 if np.abs(numbers).max(initial=0) < 2 ** 31 else float)
+        return numbers[0] if len(columns) == 1 else numbers.T.copy()
+    if len(columns) == 1:
+        return columns[0]
+    return [list(row) if ok else None for row, ok in zip(zip(*columns), valued)]
 
 
 def empty_hover(label: str, city: str) -> str:
@@ -232,7 +242,7 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
     background = go.Choropleth(
         geojson=geojson, locations=keys, text=names, z=[0] * len(frame), name=label, colorscale=_flat(colour),
         showscale=False, marker=AREA_LINE, hovertemplate=empty_hover(label, city),
-        showlegend=bool(len(empty_states)), legendrank=rank(common))
+        showlegend=bool(len(empty_states)), legendrank=rank(common), _validate=False)
     hovertemplate, customdata = value_hover(frame, indicator)
     scale: dict = {}
     if not valued.any():
@@ -249,7 +259,8 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
                  "showscale": False}
     values = go.Choropleth(
         geojson=geojson, locations=keys, text=names, z=_present(frame["value"], valued), name=indicator.short,
-        customdata=customdata, hovertemplate=hovertemplate, marker=AREA_LINE, showlegend=False, **scale)
+        customdata=customdata, hovertemplate=hovertemplate, marker=AREA_LINE, showlegend=False, **scale,
+        _validate=False)  # thousands of areas: plotly's check of each element would cost more than the rest
     extras = [_members(frame[(~valued) & (states == state).to_numpy()], geojson, EMPTY[state][0], EMPTY[state][1],
                        hovertemplate=empty_hover(EMPTY[state][0], city), legendrank=rank(state))
               for state in EMPTY if state != common and (empty_states == state).any()]
@@ -291,7 +302,7 @@ def choropleth(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson, *
     if outline is not None:
         traces.append(go.Scattergeo(lon=outline[0], lat=outline[1], mode="lines", line={"color": HIGHLIGHT, "width": 3},
                                     name=f"Auswahl: Stadtbezirk {', '.join(sorted(selected))}", hoverinfo="skip"))
-    fig = go.Figure(padded(traces))
+    fig = go.Figure(padded(traces), _validate=False)  # each trace was checked as it was built
     fig.update_geos(visible=False, fitbounds="locations", projection_type="mercator", bgcolor="white")
     fig.update_layout(
         height=height, dragmode=False, margin={"l": 0, "r": 0, "t": 80, "b": 46}, separators=",.",
