@@ -11,7 +11,7 @@ from essen_dash.classify import SCHEMES
 from essen_dash.components import card, chart_block, download_links, heading, html_table, notices, sync_query
 from essen_dash.data import AppData, current, memoized
 from essen_dash.figures.choropleth import SWITCHED, switched
-from essen_dash.format import de_date
+from essen_dash.format import de_date, de_number
 from essen_dash.frames import LEVELS, change_of, kennzahl_frame, level_areas
 from essen_dash.params import SHELL_PARAMS, Params, parse, query
 from essen_dash.tables.schema import BEZIRK_IDS
@@ -61,11 +61,21 @@ def switch_outputs(data: AppData, p: Params):
             heading(map_chart), heading(ranking_chart), table_block(data, p))
 
 
+#: the most rows the Karte's table shows on screen: every Stadtteil, but not thousands of small areas, which would
+#: make each switch send a page of text (the map and its tooltips show every area)
+TABLE_ROWS = 60
+
+
 def table_block(data: AppData, p: Params) -> list:
     """Return the Karte's table (heading, table, downloads): the same figures as the map, readable as text."""
     chart = build(data, TABLE.key, p)
+    rows = chart.table
+    more = [html.P(f"Die Tabelle zeigt die ersten {TABLE_ROWS} von {de_number(len(rows), 0)} Gebieten (amtliche "
+                   "Reihenfolge); alle Werte zeigt die Karte beim Überfahren.", className="hint",
+                   id=f"{PAGE}-table-more")] if len(rows) > TABLE_ROWS else []
     return [html.H2(chart.title, className="chart-title"), html.P(chart.subtitle, className="hint"),
-            html.Div(html_table(chart.table, f"{PAGE}-table"), className="table-scroll"), download_links(TABLE, p)]
+            html.Div(html_table(rows.head(TABLE_ROWS), f"{PAGE}-table"), className="table-scroll"), *more,
+            download_links(TABLE, p)]
 
 
 #: how many Kennzahlen (in catalog order) are built before serving: start-up stays short however long the catalog
