@@ -583,6 +583,30 @@ def test_filter_narrows_jobcenter(page, page_log, app_server, app_tables):
     assert heat["y"] == expected
 
 
+def test_jobcenter_group_switch_sends_values_only(page, page_log, app_server, app_tables):
+    """Choosing another origin group redraws the JobCenter map with that group's published shares; the response
+    carries no geometry and stays small, the heatmap (every group) is not resent."""
+    open_page(page, app_server, page_log, f"/jobcenter?{AT_2016}", "#jobcenter-map .choroplethlocation")
+    jc = app_tables["jobcenter"]
+    docs = app_tables["documents"]
+    jc_day = docs[docs["bezirke_stichtag"] == date.fromisoformat(STICHTAG)]["jobcenter_stichtag"].iloc[0]
+    jc = jc[jc["stichtag"] == jc_day]
+    group = list(dict.fromkeys(jc["origin_group"]))[1]
+    before = snapshot(page, "jobcenter-map")
+    with page.expect_response(lambda r: "/_dash-update-component" in r.url
+                              and "jobcenter-map-area" in (r.request.post_data or "")) as info:
+        page.locator("#jobcenter-group").get_by_label(group, exact=True).check()
+    wait_for_change(page, before, "jobcenter-map")
+    settle(page, page_log)
+    (fill,) = [t for t in traces(page, "jobcenter-map") if t["type"] == "choropleth" and t["name"] == "Anteil"]
+    shares = dict(zip(jc[jc["origin_group"] == group]["jc_area"], jc[jc["origin_group"] == group]["share_pct"]))
+    assert dict(zip(fill["locations"], fill["z"])) == {a: round(shares[a], 2) for a in fill["locations"]}
+    body = info.value.body()
+    assert b"coordinates" not in body and "jobcenter-heatmap-area" not in json.loads(body)["response"]
+    assert len(body) <= 20_000
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('gruppe') === {json.dumps(group)}")
+
+
 def test_filter_narrows_zuteilung(page, page_log, app_server):
     """?bezirk=III leaves one row in the allocation table, with the Bezirk's exact published and derived shares."""
     open_page(page, app_server, page_log, f"/zuteilung?bezirk=III&{AT_2016}", "#zuteilung-table tbody tr")
