@@ -95,7 +95,8 @@ def city_values(data: AppData, stichtag: date) -> dict[str, float | None]:
 @memoized
 def kennzahl_frame(data: AppData, key: str, level: str, stichtag: date) -> pd.DataFrame:
     """Return one Kennzahl for every area of a level: value, rank (1 = highest), the city value, the count a
-    share is taken of (``count_text``, where the level has it), the source's inconsistency (``flag``) and the
+    share is taken of (``count`` and as text ``count_text``, where the level has it; ``count_decimals`` and
+    ``count_unit`` say how it is written), the source's inconsistency (``flag``) and the
     value's ``state`` (published, derived, withheld, missing)."""
     catalog = data.catalog(stichtag)
     k = catalog[key]
@@ -109,10 +110,11 @@ def kennzahl_frame(data: AppData, key: str, level: str, stichtag: date) -> pd.Da
     names = formula_inputs(k.numerator) if k.numerator is not None else ()
     if names and all(n in values for n in names):
         count = catalog[names[0]]
-        out["count_text"] = [count.format(v) if pd.notna(v) else ""
-                             for v in evaluate(k.numerator, {n: values[n].astype(float) for n in names})]
+        out["count"] = np.asarray(evaluate(k.numerator, {n: values[n].astype(float) for n in names}), dtype=float)
+        out["count_text"] = [count.format(v) if pd.notna(v) else "" for v in out["count"]]
+        out["count_decimals"], out["count_unit"] = count.decimals, count.unit
     else:
-        out["count_text"] = ""
+        out["count"], out["count_text"] = np.nan, ""
     flags = {f.area: f.note() for f in data.quality
              if f.is_discrepancy and f.kennzahl == key and f.stichtag == stichtag}
     out["flag"] = [flags.get(key, "") for key in out["key"]] if level == "bezirk" else ""
@@ -184,6 +186,9 @@ def change_frame(data: AppData, key: str, level: str, stichtag: date, compare: d
                         f"Gesamtstadt: {NO_COMPARISON}")
     out["count_text"] = [f"{k_before.format(b)} → {k_now.format(n)}" if pd.notna(b) and pd.notna(n) else ""
                          for n, b in zip(out["now"], out["before"])]
+    # how a map builds the same text from the two numbers: the Kennzahl's format at both days
+    out["count_decimals"], out["count_unit"] = (k_now.decimals, k_now.unit) if (k_now.decimals, k_now.unit) == (
+        k_before.decimals, k_before.unit) else (None, None)
     out["flag"] = ""
     out["state"] = np.where(out["value"].notna(), "compared", "no_comparison")
     return out

@@ -37,26 +37,109 @@ def classes_for(frame: pd.DataFrame, indicator: Kennzahl, scheme: str) -> Classe
                                  lambda v: de_number(v, indicator.decimals))
 
 
-def hover_data(frame: pd.DataFrame, indicator: Kennzahl) -> list[dict]:
-    """Return per area the named fields its tooltip shows and a click reads (never positions)."""
-    n = int(frame["value"].notna().sum())
+#: the two area traces every map starts with, each holding every area of the level in the same order: the areas
+#: without a value (drawn first, underneath), and the values (missing where an area has none, so it is not drawn)
+BACKGROUND, VALUES = 0, 1
+#: after them, a fixed number of small traces (other empty states, the selection's context, class legend, labels,
+#: outline), padded with invisible placeholders, so a switch can replace them by position
+EXTRA_SLOTS = 10
+#: what a switch sends of the two area traces: everything except the areas themselves (geometry, locations,
+#: names), which stay in the browser from the page load; each key is always sent, ``None`` resetting it
+SWITCHED: dict[int, tuple[str, ...]] = {
+    BACKGROUND: ("name", "colorscale", "hovertemplate", "showlegend", "legendrank"),
+    VALUES: ("name", "z", "customdata", "colorscale", "zmin", "zmax", "zmid", "showscale", "colorbar",
+             "hovertemplate"),
+}
+#: above this many labels a map is too dense to read them: the tooltip names the area instead
+MAX_LABELS = 60
+AREA_LINE = {"line": {"color": "white", "width": 1}}
+
+
+def city_text(frame: pd.DataFrame, indicator: Kennzahl) -> str:
     city = city_of(frame)
-    city_text = frame["city_text"].iloc[0] if "city_text" in frame else \
+    return frame["city_text"].iloc[0] if "city_text" in frame else \
         f"Gesamtstadt: {indicator.format(city)}" if city is not None else NO_CITY_VALUE
-    def empty(state: str) -> str:
-        return EMPTY.get(state, EMPTY["missing"])[0]
-
-    return [{"name": name, "value": (indicator.format(v) + (f" ({count})" if count else "") + (FLAG if flag else ""))
-             if pd.notna(v) else empty(state),
-             "rank": f"Rang {r} von {n}" if pd.notna(r) else empty(state), "city": city_text, "key": key,
-             "bezirk_id": bezirk, "note": f"<br>{FLAG} {flag}" if flag else ""}
-            for name, v, r, key, bezirk, count, flag, state in zip(
-                frame["name"], frame["value"], frame["rank"], frame["key"], frame["bezirk_id"], frame["count_text"],
-                frame["flag"], frame["state"])]
 
 
-HOVER = ("<b>%{customdata.name}</b><br>%{customdata.value}<br>%{customdata.rank}<br>%{customdata.city}"
-         "%{customdata.note}<extra></extra>")
+def template_text(text: str) -> str:
+    """Return ``text`` safe inside a plotly template (a literal ``%{`` would be read as a variable)."""
+    return text.replace("%{", "%\u200b{")
+
+
+def number(column: str, decimals: int, unit: str) -> str:
+    """Return the template of a number as :func:`essen_dash.format.de_number` writes it (German separators come
+    from ``layout.separators``)."""
+    return f"%{{{column}:,.{decimals}f}}" + (f" {template_text(unit)}" if unit else "")
+
+
+def _present(values: pd.Series, where: np.ndarray) -> list:
+    """Return values as a JSON-ready list: numbers where ``where`` holds (whole ones as integers, the shorter
+    text), ``None`` elsewhere."""
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    keep = where & ~np.isnan(numbers)
+    whole = keep & (numbers == np.round(numbers)) & (np.abs(numbers) < 2 ** 53)
+    return [int(v) if w else float(v) if k else None for v, k, w in zip(numbers.tolist(), keep, whole)]
+
+
+def value_hover(frame: pd.DataFrame, indicator: Kennzahl) -> tuple[str, list]:
+    """Return the hover template of the values trace and its ``customdata``: only numbers per area (rank, count,
+    compared values) and, where the source is contradicted, its mark; the texts around them are in the template.
+
+    The tooltip reads as before: name, value (count), rank of n, city reference, the flag's note.
+    """
+    valued = frame["value"].notna().to_numpy()
+    n = int(valued.sum())
+    columns: list[list] = [_present(frame["rank"], valued)]
+    parts = []
+    if indicator.signed:  # "+" only where the rounded value is above 0, as ``Kennzahl.format`` writes it
+        sign = np.where(frame["value"].round(indicator.decimals).to_numpy() > 0, "+", "")
+        columns.append(np.where(valued, sign, None).tolist())
+        parts.append(f"%{{customdata[{len(columns) - 1}]}}")
+    parts.append(number("z", indicator.decimals, indicator.unit))
+    counted = frame["count_text"].ne("").to_numpy() if "count_text" in frame else np.zeros(len(frame), bool)
+    numeric = frame.get("count_decimals") is not None and frame["count_decimals"].notna().all()
+    if counted[valued].any():
+        if counted[valued].all() and numeric and "before" in frame:  # a change: "(4,2 % → 4,1 %)"
+            d, unit = int(frame["count_decimals"].iloc[0]), frame["count_unit"].iloc[0]
+            columns += [_present(frame["before"], valued), _present(frame["now"], valued)]
+            parts.append(f" ({number(f'customdata[{len(columns) - 2}]', d, unit)} → "
+                         f"{number(f'customdata[{len(columns) - 1}]', d, unit)})")
+        elif counted[valued].all() and numeric and "count" in frame:  # a share and its count: "(4.162 Personen)"
+            columns.append(_present(frame["count"], valued))
+            parts.append(f" ({number(f'customdata[{len(columns) - 1}]', int(frame['count_decimals'].iloc[0]), frame['count_unit'].iloc[0])})")
+        else:  # some values without their count: the written counts themselves
+            columns.append(np.where(valued, [f" ({c})" if c else "" for c in frame["count_text"]], None).tolist())
+            parts.append(f"%{{customdata[{len(columns) - 1}]}}")
+    note = ""
+    flags = frame["flag"].to_numpy() if "flag" in frame else np.array([""] * len(frame))
+    if (flags != "").any():
+        columns.append([FLAG if f else "" for f in flags])
+        parts.append(f"%{{customdata[{len(columns) - 1}]}}")
+        columns.append([f"<br>{FLAG} {f}" if f else "" for f in flags])
+        note = f"%{{customdata[{len(columns) - 1}]}}"
+    customdata, rank = packed(columns, valued), "%{customdata}" if len(columns) == 1 else "%{customdata[0]}"
+    template = (f"<b>%{{text}}</b><br>{''.join(parts)}<br>Rang {rank} von {n}<br>"
+                f"{template_text(city_text(frame, indicator))}{note}<extra></extra>")
+    return template, customdata
+
+
+def packed(columns: list[list], valued: np.ndarray):
+    """Return the tooltip's columns per area as compactly as they travel: whole numbers as a typed array (plotly
+    sends it base64-encoded: 2 bytes an area for a rank, 4 for a count), anything else as JSON rows. Areas
+    without a value are never hovered in this trace; their entries are 0 or null."""
+    if all(isinstance(v, int) for column in columns for v, ok in zip(column, valued) if ok):
+        numbers = np.array([[v if ok else 0 for v, ok in zip(column, valued)] for column in columns], dtype=np.int64)
+        small = numbers.min(initial=0) >= 0 and numbers.max(initial=0) < 2 ** 16
+        numbers = numbers.astype(np.uint16 if small else np.int32 if np.abs(numbers).max(initial=0) < 2 ** 31 else float)
+        return numbers[0] if len(columns) == 1 else numbers.T.copy()
+    if len(columns) == 1:
+        return columns[0]
+    return [list(row) if ok else None for row, ok in zip(zip(*columns), valued)]
+
+
+def empty_hover(label: str, city: str) -> str:
+    """Return the tooltip of an area without a value: its name, the state in place of value and rank, the city."""
+    return f"<b>%{{text}}</b><br>{label}<br>{label}<br>{template_text(city)}<extra></extra>"
 
 
 def flag_footnote(frame: pd.DataFrame) -> str:
@@ -65,11 +148,30 @@ def flag_footnote(frame: pd.DataFrame) -> str:
     return "".join(f"<br>{FLAG} {name}: {flag}" for name, flag in zip(flagged["name"], flagged["flag"]))
 
 
-def _trace(frame: pd.DataFrame, geojson, name: str, colorscale, z, showlegend: bool, **extra) -> go.Choropleth:
-    return go.Choropleth(
-        geojson=geojson, locations=frame["key"].tolist(), z=z, name=name, colorscale=colorscale,
-        customdata=frame["hover"].tolist(), hovertemplate=HOVER, marker={"line": {"color": "white", "width": 1}},
-        showlegend=showlegend, legendgroup=name, **extra)
+def _flat(colour: str) -> list:
+    return [[0, colour], [1, colour]]
+
+
+def _members(frame: pd.DataFrame, geojson, name: str, colour: str, *, hovertemplate: str | None,
+             legendrank: int | None = None) -> go.Choropleth:
+    """Return a trace filling a few areas in one colour (the rare empty states, the selection's context)."""
+    hover = {"hovertemplate": hovertemplate} if hovertemplate else {"hoverinfo": "skip"}
+    return go.Choropleth(geojson=geojson, locations=frame["key"].tolist(), z=[0] * len(frame), name=name,
+                         text=frame["name"].tolist() if hovertemplate else None, colorscale=_flat(colour),
+                         showscale=False, marker=AREA_LINE, showlegend=True, legendgroup=name,
+                         legendrank=legendrank, **hover)
+
+
+def stepped(classes: Classes, lo: float, hi: float) -> list:
+    """Return a colorscale that colours values by their class over ``lo``…``hi`` (the lowest value and the top
+    break): each class a flat stretch, and a value on a break in the upper class ("bis unter")."""
+    span = (hi - lo) or 1.0
+    scale = [[0.0, classes.legend_colours[0]]]
+    for low_edge, colour, previous in zip(classes.bins[:-1], classes.legend_colours[1:], classes.legend_colours):
+        # a hair below the break: plotly maps stops back to values, and a break must not round above itself
+        at = min(max((low_edge - lo) / span - 1e-12, 0.0), 1.0)
+        scale += [[at, previous], [at, colour]]
+    return scale + [[1.0, classes.legend_colours[-1]]]
 
 
 def luminance(colour: str) -> float:
@@ -97,6 +199,8 @@ def label_traces(frame: pd.DataFrame, fills: list[str], points: pd.DataFrame, le
     white on dark fills."""
     frame = frame.assign(fill=fills)
     shown = frame if level == "bezirk" else frame[frame["value"].notna()]
+    if len(shown) > MAX_LABELS:
+        return []
     text = shown["bezirk_id"] + shown["flag"].map(lambda f: FLAG if f else "") if level == "bezirk" else pd.Series(
         [f"{n}<br>{indicator.format(v)}" for n, v in zip(shown["name"], shown["value"])], index=shown.index)
     ink = shown["fill"].map(label_colour)
@@ -115,62 +219,93 @@ def label_traces(frame: pd.DataFrame, fills: list[str], points: pd.DataFrame, le
 def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
                  labels: pd.DataFrame | None = None, level: str = "bezirk",
                  selected: frozenset[str] = frozenset()) -> list:
-    """Return the traces that carry values: grey units without a value, the coloured ones, then labels.
+    """Return the traces of a map: the areas without a value, the values, then the rare empty states, the
+    selection's context, the class legend and labels (see ``BACKGROUND``, ``VALUES``).
 
-    Classes are computed over all units, so colours keep their city-wide meaning. With a selection, the areas
-    outside it stay on the map in a light grey for context (their tooltips keep their values).
+    Per area only numbers travel: the values (``z``) and what the tooltip adds (``customdata``); names and
+    locations belong to the level and stay in the browser. Classes are computed over all units, so colours keep
+    their city-wide meaning. With a selection, the areas outside it stay on the map in a light grey for context
+    (their tooltips keep their values: the grey on top lets the hover through to the values beneath).
     """
     classes = classes_for(frame, indicator, scheme)
+    valued = frame["value"].notna().to_numpy()
     outside = ~frame["bezirk_id"].isin(selected).to_numpy() if selected else np.zeros(len(frame), dtype=bool)
-    fills = [CONTEXT_COLOUR if out and pd.notna(v) else c for c, out, v in zip(classes.colours, outside, frame["value"])]
-    frame = frame.assign(hover=hover_data(frame, indicator))
-    traces = []
-    for state, (label, colour) in EMPTY.items():
-        other = frame["state"].isin([s for s in EMPTY if s != "missing"])  # missing: every other empty area
-        empty = frame[frame["value"].isna() & ((frame["state"] == state) if state != "missing" else ~other)]
-        if len(empty):
-            traces.append(_trace(empty, geojson, label, [[0, colour], [1, colour]], [0] * len(empty), True,
-                                 showscale=False))
-    context = frame[frame["value"].notna() & outside]
-    if len(context):
-        traces.append(_trace(context, geojson, "außerhalb der Auswahl (zum Vergleich)",
-                             [[0, CONTEXT_COLOUR], [1, CONTEXT_COLOUR]], [0] * len(context), True, showscale=False))
-    label = label_traces(frame, fills, labels, level, indicator) if labels is not None else []
-    valued = frame[frame["value"].notna() & ~outside]
-    if valued.empty:
-        return traces + label
-    if classes.continuous:
-        traces.append(_trace(
-            valued, geojson, indicator.short, classes.colorscale, valued["value"].tolist(), False,
-            zmin=classes.zmin, zmax=classes.zmax, zmid=classes.zmid,
-            colorbar={"title": {"text": indicator.unit, "side": "top"}, "thickness": 14, "len": 0.6, "x": 1.0,
-                      "tickformat": ",.0f" if indicator.decimals == 0 else ",.1f", "outlinewidth": 0}))
-        return traces + label
-    index = frame.index.get_indexer(valued.index)
-    colours = [classes.colours[i] for i in index]
-    for text, colour in zip(classes.labels, classes.legend_colours):
-        members = valued[[c == colour for c in colours]]
-        if len(members):
-            traces.append(_trace(members, geojson, f"{text} {indicator.unit}", [[0, colour], [1, colour]],
-                                 [1] * len(members), True, showscale=False))
-        else:  # plotly lists no empty choropleth in the legend: a pointless square keeps the scale complete
-            traces.append(go.Scattergeo(lon=[None], lat=[None], mode="markers", name=f"{text} {indicator.unit}",
+    city = city_text(frame, indicator)
+    keys, names = frame["key"].tolist(), frame["name"].tolist()
+    states = pd.Series(np.where(frame["state"].isin(list(EMPTY)), frame["state"], "missing"), index=frame.index)
+    empty_states = states[~valued]
+    # the most frequent empty state lies underneath every area; any other one is drawn over its few areas
+    common = empty_states.mode().iloc[0] if len(empty_states) else ("no_comparison" if "before" in frame
+                                                                      else "missing")
+    rank = list(EMPTY).index
+    label, colour = EMPTY[common]
+    background = go.Choropleth(
+        geojson=geojson, locations=keys, text=names, z=[0] * len(frame), name=label, colorscale=_flat(colour),
+        showscale=False, marker=AREA_LINE, hovertemplate=empty_hover(label, city),
+        showlegend=bool(len(empty_states)), legendrank=rank(common), _validate=False)
+    hovertemplate, customdata = value_hover(frame, indicator)
+    scale: dict = {}
+    if not valued.any():
+        scale = {"colorscale": _flat(NO_VALUE_COLOUR), "showscale": False}
+    elif classes.continuous:
+        scale = {"colorscale": classes.colorscale, "zmin": classes.zmin, "zmax": classes.zmax, "zmid": classes.zmid,
+                 "showscale": True,
+                 "colorbar": {"title": {"text": indicator.unit, "side": "top"}, "thickness": 14, "len": 0.6,
+                              "x": 1.0, "tickformat": ",.0f" if indicator.decimals == 0 else ",.1f",
+                              "outlinewidth": 0}}
+    else:
+        lo, hi = float(frame["value"].min()), classes.bins[-1]
+        scale = {"colorscale": stepped(classes, lo, hi), "zmin": lo, "zmax": hi if hi > lo else lo + 1,
+                 "showscale": False}
+    values = go.Choropleth(
+        geojson=geojson, locations=keys, text=names, z=_present(frame["value"], valued), name=indicator.short,
+        customdata=customdata, hovertemplate=hovertemplate, marker=AREA_LINE, showlegend=False, **scale,
+        _validate=False)  # thousands of areas: plotly's check of each element would cost more than the rest
+    extras = [_members(frame[(~valued) & (states == state).to_numpy()], geojson, EMPTY[state][0], EMPTY[state][1],
+                       hovertemplate=empty_hover(EMPTY[state][0], city), legendrank=rank(state))
+              for state in EMPTY if state != common and (empty_states == state).any()]
+    if (valued & outside).any():
+        extras.append(_members(frame[valued & outside], geojson, "außerhalb der Auswahl (zum Vergleich)",
+                               CONTEXT_COLOUR, hovertemplate=None))
+    if valued.any() and not classes.continuous:
+        for text, colour in zip(classes.labels, classes.legend_colours):
+            # one square per class, also for a class no area falls into: the legend keeps the whole scale
+            extras.append(go.Scattergeo(lon=[None], lat=[None], mode="markers", name=f"{text} {indicator.unit}",
                                         marker={"symbol": "square", "size": 12, "color": colour},
                                         legendgroup=text, hoverinfo="skip"))
-    return traces + label
+    if labels is not None:
+        fills = [CONTEXT_COLOUR if out and v else c for c, out, v in zip(classes.colours, outside, valued)]
+        extras += label_traces(frame, fills, labels, level, indicator)
+    return [background, values, *extras]
+
+
+def switched(traces: list[dict]) -> list[dict]:
+    """Return what a switch sends of a map's traces (as plotly JSON): of the two area traces only the keys that
+    change (``SWITCHED``), every other trace whole, padded to the fixed number of slots."""
+    slim = [{key: traces[i].get(key) for key in keys} for i, keys in SWITCHED.items()]
+    return slim + traces[len(SWITCHED):]
+
+
+def padded(traces: list) -> list:
+    """Return the traces with invisible placeholders up to the fixed number of slots."""
+    extra = len(traces) - len(SWITCHED)
+    if extra > EXTRA_SLOTS:
+        raise ValueError(f"{extra} traces after the area traces, room for {EXTRA_SLOTS}")
+    return traces + [go.Scattergeo(visible=False, showlegend=False) for _ in range(EXTRA_SLOTS - extra)]
 
 
 def choropleth(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson, *, level: str,
                selected: frozenset[str] = frozenset(), labels: pd.DataFrame | None = None,
                outline: tuple[list, list] | None = None, height: int = 600) -> go.Figure:
     """Return the whole map figure (heading and source are added by the caller)."""
-    fig = go.Figure(value_traces(frame, indicator, scheme, geojson, labels, level, selected))
+    traces = value_traces(frame, indicator, scheme, geojson, labels, level, selected)
     if outline is not None:
-        fig.add_scattergeo(lon=outline[0], lat=outline[1], mode="lines", line={"color": HIGHLIGHT, "width": 3},
-                           name=f"Auswahl: Stadtbezirk {', '.join(sorted(selected))}", hoverinfo="skip")
+        traces.append(go.Scattergeo(lon=outline[0], lat=outline[1], mode="lines", line={"color": HIGHLIGHT, "width": 3},
+                                    name=f"Auswahl: Stadtbezirk {', '.join(sorted(selected))}", hoverinfo="skip"))
+    fig = go.Figure(padded(traces), _validate=False)  # each trace was checked as it was built
     fig.update_geos(visible=False, fitbounds="locations", projection_type="mercator", bgcolor="white")
     fig.update_layout(
-        height=height, dragmode=False, margin={"l": 0, "r": 0, "t": 80, "b": 46},
+        height=height, dragmode=False, margin={"l": 0, "r": 0, "t": 80, "b": 46}, separators=",.",
         legend={"orientation": "v", "x": 0.0, "y": 0.02, "xanchor": "left", "yanchor": "bottom",
                 "bgcolor": "rgba(255,255,255,0.85)", "traceorder": "normal", "itemclick": False,
                 "itemdoubleclick": False, "font": {"size": 12}, "title": {"text": f"{indicator.short} ({indicator.unit})"}},

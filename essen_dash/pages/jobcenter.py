@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dcc, html, no_update
+from dash import Input, Output, Patch, callback, ctx, dcc, html, no_update
 
 from essen_dash.components import card, chart_block, notices, sync_query
-from essen_dash.data import AppData, current
+from essen_dash.data import AppData, current, memoized
 from essen_dash.figures import jobcenter as jcfig
 from essen_dash.format import de_date
 from essen_dash.frames import UNASSIGNED, jobcenter_matrix
@@ -83,18 +83,51 @@ def notes(data: AppData, p: Params) -> list:
     return [html.Ul(items, className="notes")]
 
 
+@memoized
+def page_outputs(data: AppData, p: Params) -> tuple:
+    """Return the three views and the notes for one origin group, selection and Stichtag (memoized per bundle)."""
+    return (map_area(data, p), chart_block(BARS, build(data, BARS.key, p), p, f"{PAGE}-bars"),
+            chart_block(HEATMAP, build(data, HEATMAP.key, p), p, f"{PAGE}-heatmap"), notes(data, p))
+
+
+#: what of the JobCenter map stays when only the origin group changes: the areas' shapes and where labels sit
+GEOMETRY_KEYS = ("geojson", "locations", "lon", "lat")
+
+
+@memoized
+def group_patch(data: AppData, p: Params) -> Patch | None:
+    """Return the map's update for another origin group at the same selection and Stichtag: every trace without
+    its geometry (merged into the one in the browser), and heading, caption and links (memoized)."""
+    block = map_area(data, p)
+    if data.boundaries is None:
+        return None
+    heading_div, graph, _source, caption, links = block.children
+    patch = Patch()
+    for i, trace in enumerate(graph.figure["data"]):
+        patch["props"]["children"][1]["props"]["figure"]["data"][i].update(
+            {k: v for k, v in trace.to_plotly_json().items() if k not in GEOMETRY_KEYS})
+    patch["props"]["children"][0] = heading_div
+    patch["props"]["children"][3] = caption
+    patch["props"]["children"][4] = links
+    return patch
+
+
 @callback(Output(f"{PAGE}-map-area", "children"), Output(f"{PAGE}-bars-area", "children"),
           Output(f"{PAGE}-heatmap-area", "children"), Output(f"{PAGE}-notes", "children"),
           Input(f"{PAGE}-group", "value"), Input("filter-bezirke", "value"), Input("filter-stichtag", "value"),
           prevent_initial_call=True)
 def update(group, bezirke, stichtag):
-    """Redraw the three views for another origin group, district selection or Stichtag."""
+    """Redraw the views for another origin group, district selection or Stichtag; for another group alone only
+    values travel: the map keeps its areas, the heatmap (all groups) stays."""
     data = current()
     p, bad = parse({"gruppe": group, "bezirk": bezirke or (), "stichtag": stichtag}, data, PARAMS)
     if bad:
         return (no_update,) * 4
-    return (map_area(data, p), chart_block(BARS, build(data, BARS.key, p), p, f"{PAGE}-bars"),
-            chart_block(HEATMAP, build(data, HEATMAP.key, p), p, f"{PAGE}-heatmap"), notes(data, p))
+    map_block, bars, heatmap, notes_list = page_outputs(data, p)
+    if {t.rsplit(".", 1)[0] for t in ctx.triggered_prop_ids} == {f"{PAGE}-group"}:
+        patch = group_patch(data, p)
+        return (patch if patch is not None else no_update), bars, no_update, notes_list
+    return map_block, bars, heatmap, notes_list
 
 
 sync_query(PAGE, ["gruppe"], Input(f"{PAGE}-group", "value"))

@@ -10,8 +10,9 @@ from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_
 from essen_dash.classify import SCHEMES
 from essen_dash.components import card, chart_block, download_links, heading, html_table, notices, sync_query
 from essen_dash.data import AppData, current, memoized
-from essen_dash.format import de_date
-from essen_dash.frames import LEVELS, change_of, kennzahl_frame
+from essen_dash.figures.choropleth import SWITCHED, switched
+from essen_dash.format import de_date, de_number
+from essen_dash.frames import LEVELS, change_of, kennzahl_frame, level_areas
 from essen_dash.params import SHELL_PARAMS, Params, parse, query
 from essen_dash.tables.schema import BEZIRK_IDS
 from essen_dash.views import VIEWS, build, screen_figure
@@ -50,20 +51,31 @@ def metadata(data: AppData, p: Params) -> list:
 
 @memoized
 def switch_outputs(data: AppData, p: Params):
-    """Return what a switch sends: the map's traces and title, the ranking, metadata, captions, links (memoized)."""
+    """Return what a switch sends (memoized): the map's traces — whole, for another level, and as sent when the
+    level stays (values only, see ``choropleth.switched``) — and legend, the ranking, metadata, captions, links."""
     map_chart, ranking_chart = build(data, MAP.key, p), build(data, RANKING.key, p)
     fig = screen_figure(map_chart).to_plotly_json()
     ranking = screen_figure(ranking_chart, RANKING_HEIGHT).to_plotly_json()
-    return (fig["data"], fig["layout"]["legend"], ranking, metadata(data, p), download_links(MAP, p),
-            download_links(RANKING, p), map_chart.caption, ranking_chart.caption, heading(map_chart),
-            heading(ranking_chart), table_block(data, p))
+    return ((fig["data"], switched(fig["data"])), fig["layout"]["legend"], ranking, metadata(data, p),
+            download_links(MAP, p), download_links(RANKING, p), map_chart.caption, ranking_chart.caption,
+            heading(map_chart), heading(ranking_chart), table_block(data, p))
+
+
+#: the most rows the Karte's table shows on screen: every Stadtteil, but not thousands of small areas, which would
+#: make each switch send a page of text (the map and its tooltips show every area)
+TABLE_ROWS = 60
 
 
 def table_block(data: AppData, p: Params) -> list:
     """Return the Karte's table (heading, table, downloads): the same figures as the map, readable as text."""
     chart = build(data, TABLE.key, p)
+    rows = chart.table
+    more = [html.P(f"Die Tabelle zeigt die ersten {TABLE_ROWS} von {de_number(len(rows), 0)} Gebieten (amtliche "
+                   "Reihenfolge); alle Werte zeigt die Karte beim Überfahren.", className="hint",
+                   id=f"{PAGE}-table-more")] if len(rows) > TABLE_ROWS else []
     return [html.H2(chart.title, className="chart-title"), html.P(chart.subtitle, className="hint"),
-            html.Div(html_table(chart.table, f"{PAGE}-table"), className="table-scroll"), download_links(TABLE, p)]
+            html.Div(html_table(rows.head(TABLE_ROWS), f"{PAGE}-table"), className="table-scroll"), *more,
+            download_links(TABLE, p)]
 
 
 #: how many Kennzahlen (in catalog order) are built before serving: start-up stays short however long the catalog
@@ -177,11 +189,29 @@ def update(indicator, scheme, level, bezirke, stichtag, compare):
                     "stichtag": stichtag, "compare": compare}, data, PARAMS)
     if bad or data.boundaries is None:
         return (no_update,) * 10
-    traces, legend, ranking, meta, map_dl, ranking_dl, *texts = switch_outputs(data, p)
+    (whole, values), legend, ranking, meta, map_dl, ranking_dl, *texts = switch_outputs(data, p)
+    return map_patch(whole, values, legend, f"{PAGE}-level" in triggered_ids()), ranking, meta, map_dl, ranking_dl, \
+        *texts
+
+
+def triggered_ids() -> set[str]:
+    return {prop.rsplit(".", 1)[0] for prop in ctx.triggered_prop_ids}
+
+
+def map_patch(whole: list[dict], values: list[dict], legend: dict, new_level: bool) -> Patch:
+    """Return the map's update: for another level every trace (other areas), else the values only — the areas'
+    geometry, locations and names stay in the browser (the two area traces are merged, the others replaced)."""
     patch = Patch()
-    patch["data"] = traces
+    if new_level:
+        patch["data"] = whole
+    else:
+        for i, trace in enumerate(values):
+            if i in SWITCHED:
+                patch["data"][i].update(trace)
+            else:
+                patch["data"][i] = trace
     patch["layout"]["legend"] = legend
-    return patch, ranking, meta, map_dl, ranking_dl, *texts
+    return patch
 
 
 def clicked_bezirk(click) -> str | None:
@@ -193,11 +223,31 @@ def clicked_bezirk(click) -> str | None:
     return value if value in BEZIRK_IDS else None
 
 
+def clicked_area_bezirk(data: AppData, click) -> str | None:
+    """Return the Bezirk of the map area a click names by its ``location`` (a Bezirk id or a Stadtteil number),
+    or None for anything else."""
+    try:
+        location = click["points"][0]["location"]
+    except (TypeError, KeyError, IndexError):
+        return None
+    if not isinstance(location, str):
+        return None
+    if location in BEZIRK_IDS:
+        return location
+    return bezirk_of_stadtteil(data).get(location)
+
+
+@memoized
+def bezirk_of_stadtteil(data: AppData) -> dict[str, str]:
+    areas = level_areas(data.tables, "stadtteil")
+    return dict(zip(areas["key"], areas["bezirk_id"]))
+
+
 @callback(Output("url", "href", allow_duplicate=True), Input(f"{PAGE}-map", "clickData"),
           State("filter-bezirke", "value"), prevent_initial_call=True)
 def open_profile(click, bezirke):
     """Open the clicked Bezirk's profile (a Stadtteil opens its Bezirk's)."""
-    bezirk_id = clicked_bezirk(click)
+    bezirk_id = clicked_area_bezirk(current(), click)
     return f"/bezirk/{bezirk_id}{query(bezirk=bezirke if isinstance(bezirke, list) else [])}" if bezirk_id \
         else no_update
 

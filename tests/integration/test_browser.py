@@ -43,6 +43,7 @@ TRACES_JS = """(id) => {
     const arr = v => v == null ? null : Array.isArray(v) ? v : ArrayBuffer.isView(v) ? Array.from(v)
         : (v._inputArray ? Array.from(v._inputArray) : v);
     return gd.data.map(t => ({type: t.type, name: t.name ?? null, locations: arr(t.locations), z: arr(t.z),
+                              text: arr(t.text), visible: t.visible ?? true,
                               x: arr(t.x), y: arr(t.y), lon: arr(t.lon), lat: arr(t.lat),
                               customdata: arr(t.customdata), opacity: arr(t.marker ? t.marker.opacity : null)}));
 }"""
@@ -55,10 +56,11 @@ ANNOTATIONS_JS = """(id) => {
 
 #: A point inside the filled area of the map path for one location, in viewport pixels (centre preferred).
 INSIDE_POINT_JS = """([id, loc]) => {
+    // the topmost path of the location (an area lies on the grey one underneath)
     const paths = Array.from(document.querySelectorAll('#' + id + ' .choroplethlocation'))
         .filter(p => p.__data__ && p.__data__.loc === loc);
-    if (paths.length !== 1) return null;
-    const path = paths[0], box = path.getBBox(), ctm = path.getScreenCTM();
+    if (!paths.length) return null;
+    const path = paths[paths.length - 1], box = path.getBBox(), ctm = path.getScreenCTM();
     const cx = box.x + box.width / 2, cy = box.y + box.height / 2;
     const candidates = [[cx, cy]];
     for (let i = 1; i < 12; i++) for (let j = 1; j < 12; j++)
@@ -214,32 +216,62 @@ def choropleths(page) -> list[dict]:
 
 def map_locations(page) -> list[str]:
     """Return every location drawn on the map, sorted."""
-    return sorted(loc for t in choropleths(page) for loc in t["locations"])
+    return sorted({loc for t in choropleths(page) for loc in t["locations"]})
+
+
+def drawn(page) -> dict[str, str]:
+    """Return each location's topmost filled trace by name, as plotly draws them (later traces on top; a trace
+    does not draw a location whose z is missing)."""
+    out = {}
+    for t in choropleths(page):
+        out.update({loc: t["name"] for loc, z in zip(t["locations"], t["z"]) if z is not None})
+    return out
+
+
+def drawn_as(page, name: str) -> list[str]:
+    """Return the locations the map shows as ``name`` (e.g. 'kein Wert veröffentlicht'), sorted."""
+    return sorted(loc for loc, shown in drawn(page).items() if shown == name)
 
 
 def grey_trace(page) -> dict | None:
-    """Return the map's 'kein Wert veröffentlicht' trace, if there is one."""
-    grey = [t for t in choropleths(page) if t["name"] == NO_VALUE_LABEL]
-    assert len(grey) <= 1
-    return grey[0] if grey else None
+    """Return the areas the map shows as 'kein Wert veröffentlicht' (as {"locations": …}), if there are any."""
+    grey = drawn_as(page, NO_VALUE_LABEL)
+    return {"locations": grey} if grey else None
 
 
 CONTEXT = "außerhalb der Auswahl (zum Vergleich)"
 
 
 def valued_trace(page) -> dict:
-    """Return the one coloured trace of a continuous map (not the grey ones: no value, outside the selection)."""
-    valued = [t for t in choropleths(page) if t["name"] not in (NO_VALUE_LABEL, CONTEXT)]
-    assert len(valued) == 1, f"expected one valued trace, got {[t['name'] for t in valued]}"
-    trace = valued[0]
-    assert len(trace["locations"]) == len(trace["z"]) == len(trace["customdata"])
-    return trace
+    """Return the values trace (the second area trace) with only the areas it draws: locations, z, names."""
+    trace = choropleths(page)[1]
+    assert trace["name"] not in (NO_VALUE_LABEL, CONTEXT)
+    rows = [(loc, z, name) for loc, z, name in zip(trace["locations"], trace["z"], trace["text"]) if z is not None]
+    return {**trace, "locations": [r[0] for r in rows], "z": [r[1] for r in rows], "text": [r[2] for r in rows]}
 
 
 def continuous_values(page) -> dict[str, float]:
-    """Return location → z of the one valued trace of a continuous map."""
+    """Return location → z of the values trace."""
     trace = valued_trace(page)
     return dict(zip(trace["locations"], trace["z"]))
+
+
+#: The lines of the hover label plotly shows, as text.
+HOVER_JS = """(id) => Array.from(document.querySelectorAll('#' + id + ' .hoverlayer .hovertext text.nums'))
+    .map(t => { const lines = t.querySelectorAll('tspan.line');
+                return lines.length ? Array.from(lines).map(l => l.textContent) : [t.textContent]; })"""
+
+
+def hover_lines(page, location: str, graph_id: str = MAP) -> list[str]:
+    """Hover the mouse over one area of the map and return the lines of its tooltip, as the browser shows them."""
+    point = page.evaluate(INSIDE_POINT_JS, [graph_id, location])
+    assert point is not None, f"no area {location} on #{graph_id}"
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_function("(id) => document.querySelector('#' + id + ' .hoverlayer .hovertext')", arg=graph_id)
+    (lines,) = page.evaluate(HOVER_JS, graph_id)
+    page.mouse.move(0, 0)
+    page.wait_for_function("(id) => !document.querySelector('#' + id + ' .hoverlayer .hovertext')", arg=graph_id)
+    return lines
 
 
 def outline(page) -> tuple[str, set[tuple[float, float]]] | None:
@@ -352,22 +384,27 @@ def test_map_and_ranking_show_published_values(page, page_log, app_server, app_t
     assert outline(page) is None
     assert ranking_values(page) == expected
     expect(page.locator("#karte-indicator-value")).to_have_text(kennzahl.label)
-    # the tooltip's named fields: area, formatted value, rank and city reference
+    # the tooltip as the browser shows it: area, value (count, flag), rank, city reference, the flag's note
     trace = valued_trace(page)
-    by_key = {row["key"]: row for row in trace["customdata"]}
-    assert sorted(by_key) == sorted(BEZIRK_IDS) == sorted(trace["locations"])
+    assert sorted(trace["locations"]) == sorted(BEZIRK_IDS)
     counts = bezirk_counts(app_tables, key)
-    assert {k: (row["bezirk_id"], row["name"], row["value"]) for k, row in by_key.items()} == {
-        b: (b, f"Stadtbezirk {b}", kennzahl.format(v) + (f" ({counts[b]:,} Personen)".replace(",", ".")
-                                                         if counts else "") + ("*" if (key, b) in FLAGGED else ""))
-        for b, v in expected.items()}
-    assert {k for k, row in by_key.items() if row["note"]} == {b for kz, b in FLAGGED if kz == key}
+    ranks = pd.Series(expected).rank(ascending=False, method="min").astype(int)
+    city = None
+    for b, v in expected.items():
+        lines = hover_lines(page, b)
+        assert lines[:3] == [f"Stadtbezirk {b}",
+                             kennzahl.format(v) + (f" ({counts[b]:,} Personen)".replace(",", ".") if counts else "")
+                             + ("*" if (key, b) in FLAGGED else ""), f"Rang {ranks[b]} von 9"]
+        assert len(lines) == (5 if (key, b) in FLAGGED else 4)
+        if (key, b) in FLAGGED:
+            assert lines[4].startswith("* Quelle uneinheitlich: veröffentlicht ")
+        assert city in (None, lines[3])
+        city = lines[3]
     if kennzahl.has_reference:
-        reference = {row["city"] for row in trace["customdata"]}
-        assert len(reference) == 1 and reference.pop().startswith("Gesamtstadt: ")
+        assert city.startswith("Gesamtstadt: ")
         assert any(text.startswith("Gesamtstadt ") for text in page.evaluate(ANNOTATIONS_JS, "karte-ranking"))
     else:
-        assert {row["city"] for row in trace["customdata"]} == {"kein Wert der Gesamtstadt"}
+        assert city == "kein Wert der Gesamtstadt"
         assert not any("Gesamtstadt" in text for text in page.evaluate(ANNOTATIONS_JS, "karte-ranking"))
     assert definition_list(page, "#karte-meta dl")["Definition"] == kennzahl.definition
 
@@ -379,7 +416,7 @@ def test_city_values_from_the_catalog(page, page_log, app_server, app_tables):
     assert published == 588875
 
     open_map(page, app_server, page_log, f"?indicator=population_count&scheme=continuous&{AT_2016}")
-    assert {row["city"] for row in valued_trace(page)["customdata"]} == {"Gesamtstadt: 588.875 Personen"}
+    assert hover_lines(page, "III")[3] == "Gesamtstadt: 588.875 Personen"
     assert "Gesamtstadt 588.875 Personen" in page.evaluate(ANNOTATIONS_JS, "karte-ranking")
     meta = definition_list(page, "#karte-meta dl")
     assert meta["Wert der Gesamtstadt"] == "588.875 Personen – Gesamtstadt, veröffentlichter Wert"
@@ -387,7 +424,7 @@ def test_city_values_from_the_catalog(page, page_log, app_server, app_tables):
     assert meta["Stichtag"] == "30.09.2016"
 
     open_map(page, app_server, page_log, f"?indicator=project_housing_pct&scheme=continuous&{AT_2016}")
-    assert {row["city"] for row in valued_trace(page)["customdata"]} == {"kein Wert der Gesamtstadt"}
+    assert hover_lines(page, "III")[3] == "kein Wert der Gesamtstadt"
     assert not any("Gesamtstadt" in text for text in page.evaluate(ANNOTATIONS_JS, "karte-ranking"))
     meta = definition_list(page, "#karte-meta dl")
     assert meta["Wert der Gesamtstadt"] == (
@@ -496,9 +533,11 @@ def test_stadtteil_level_shows_only_published_values(page, page_log, app_server,
     assert grey is not None
     assert sorted(grey["locations"]) == sorted(everything - set(published))
     assert len(grey["locations"]) == 42
-    assert [row["key"] for row in grey["customdata"]] == grey["locations"]
-    assert {row["value"] for row in grey["customdata"]} == {NO_VALUE_LABEL}
-    assert {row["rank"] for row in grey["customdata"]} == {NO_VALUE_LABEL}
+    names = dict(zip(app_tables["stadtteile_register"]["stadtteil_nr"].astype(str),
+                     app_tables["stadtteile_register"]["stadtteil_name"]))
+    missing = grey["locations"][0]
+    assert hover_lines(page, missing) == [names[missing], NO_VALUE_LABEL, NO_VALUE_LABEL, "Gesamtstadt: 3,6 %"]
+    assert hover_lines(page, "1") == [names["1"], "11,7 %", "Rang 1 von 8", "Gesamtstadt: 3,6 %"]
     assert 0 not in continuous_values(page).values()
     meta = definition_list(page, "#karte-meta dl")
     assert meta["Stadtteile"] == ("Veröffentlicht sind Werte für 8 von 50 Stadtteilen; alle übrigen erscheinen grau "
@@ -535,10 +574,12 @@ def test_filter_outlines_selection_on_karte(page, page_log, app_server, app_tabl
     assert filter_labels(page) == ["Stadtbezirk III"]
     expected = bezirk_values(app_tables, DEFAULT_KENNZAHL)
     assert map_locations(page) == sorted(BEZIRK_IDS)
-    assert continuous_values(page) == {"III": expected["III"]}
+    assert continuous_values(page) == expected  # every value, for the tooltips; outside III covered in grey
+    assert [loc for loc, name in drawn(page).items() if name not in (CONTEXT, NO_VALUE_LABEL)] == ["III"]
     (context,) = [t for t in choropleths(page) if t["name"] == CONTEXT]
     assert sorted(context["locations"]) == sorted(b for b in BEZIRK_IDS if b != "III")
-    assert {row["key"]: row["value"].split(" ")[0] for row in context["customdata"]}["I"] == "7,1"
+    assert drawn_as(page, CONTEXT) == sorted(b for b in BEZIRK_IDS if b != "III")
+    assert hover_lines(page, "I")[:3] == ["Stadtbezirk I", "7,1 % (4.795 Personen)", "Rang 1 von 9"]
     assert outline(page) == ("Auswahl: Stadtbezirk III", served_bezirk_vertices(app_server, {"III"}))
     assert ranking_values(page) == expected
     bar = ranking_bar(page)
@@ -553,6 +594,30 @@ def test_filter_narrows_jobcenter(page, page_log, app_server, app_tables):
     assert expected == ["Mitte", "West"]
     (heat,) = traces(page, "jobcenter-heatmap")
     assert heat["y"] == expected
+
+
+def test_jobcenter_group_switch_sends_values_only(page, page_log, app_server, app_tables):
+    """Choosing another origin group redraws the JobCenter map with that group's published shares; the response
+    carries no geometry and stays small, the heatmap (every group) is not resent."""
+    open_page(page, app_server, page_log, f"/jobcenter?{AT_2016}", "#jobcenter-map .choroplethlocation")
+    jc = app_tables["jobcenter"]
+    docs = app_tables["documents"]
+    jc_day = docs[docs["bezirke_stichtag"] == date.fromisoformat(STICHTAG)]["jobcenter_stichtag"].iloc[0]
+    jc = jc[jc["stichtag"] == jc_day]
+    group = list(dict.fromkeys(jc["origin_group"]))[1]
+    before = snapshot(page, "jobcenter-map")
+    with page.expect_response(lambda r: "/_dash-update-component" in r.url
+                              and "jobcenter-map-area" in (r.request.post_data or "")) as info:
+        page.locator("#jobcenter-group").get_by_label(group, exact=True).check()
+    wait_for_change(page, before, "jobcenter-map")
+    settle(page, page_log)
+    (fill,) = [t for t in traces(page, "jobcenter-map") if t["type"] == "choropleth" and t["name"] == "Anteil"]
+    shares = dict(zip(jc[jc["origin_group"] == group]["jc_area"], jc[jc["origin_group"] == group]["share_pct"]))
+    assert dict(zip(fill["locations"], fill["z"])) == {a: round(shares[a], 2) for a in fill["locations"]}
+    body = info.value.body()
+    assert b"coordinates" not in body and "jobcenter-heatmap-area" not in json.loads(body)["response"]
+    assert len(body) <= 20_000
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('gruppe') === {json.dumps(group)}")
 
 
 def test_filter_narrows_zuteilung(page, page_log, app_server):

@@ -17,8 +17,8 @@ from essen_dash import paths
 from essen_dash.tables.load import load_tables
 from tests.conftest import FIXTURE_DATA
 from tests.integration.conftest import Server, free_port, wait_for_health
-from tests.integration.test_browser import (choropleths, continuous_values, open_map, open_page, pick, ranking_values,
-                                            settle, snapshot, traces, wait_for_change)
+from tests.integration.test_browser import (choropleths, continuous_values, drawn_as, hover_lines, open_map, open_page,
+                                            pick, ranking_values, settle, snapshot, traces, wait_for_change)
 from tests.multi_year import FIRST, SECOND, add_made_up_stichtag
 
 pytestmark = pytest.mark.browser
@@ -54,7 +54,7 @@ def app_server(two_stichtage, tmp_path_factory):
 def change_values(page) -> dict[str, float]:
     """Return location → z of the map of change (its one valued trace, named after the comparison)."""
     (trace,) = [t for t in choropleths(page) if (t["name"] or "").startswith("Veränderung gegenüber")]
-    return dict(zip(trace["locations"], trace["z"]))
+    return {loc: z for loc, z in zip(trace["locations"], trace["z"]) if z is not None}
 
 
 def expected_change(folder, key: str) -> dict[str, float]:
@@ -71,8 +71,10 @@ def test_compare_url_maps_the_exact_change(page, page_log, app_server, two_stich
     expected = expected_change(two_stichtage, "origin12_pct")
     assert len(expected) == 8  # IX has no value at the second date
     assert change_values(page) == pytest.approx(expected)
-    (none,) = [t for t in choropleths(page) if t["name"] == "kein Vergleich möglich"]
-    assert none["locations"] == ["IX"]
+    assert drawn_as(page, "kein Vergleich möglich") == ["IX"]
+    assert hover_lines(page, "I")[:3] == ["Stadtbezirk I", "+1,4 %-Punkte (7,1 % → 8,5 %)", "Rang 1 von 8"]
+    assert hover_lines(page, "IX") == ["Stadtbezirk IX", "kein Vergleich möglich", "kein Vergleich möglich",
+                                       hover_lines(page, "I")[3]]
     assert ranking_values(page) == pytest.approx(expected)
     legend = page.evaluate("() => document.querySelector('#karte-map .js-plotly-plot').layout.legend.title.text")
     assert legend == "Veränderung gegenüber 30.09.2016 (%-Punkte)"

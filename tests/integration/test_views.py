@@ -16,6 +16,7 @@ from essen_dash import paths
 from essen_dash.cli import main
 from essen_dash.data import load_app_data
 from essen_dash.export.charts import print_figure
+from essen_dash.figures.choropleth import VALUES
 from essen_dash.params import Params
 from essen_dash.views import VIEWS, build, screen_figure
 
@@ -71,7 +72,8 @@ def with_new_row(tmp_path_factory):
 def test_a_new_catalog_row_is_on_the_map(with_new_row):
     data = load_app_data(paths.settings(data_dir=with_new_row))
     chart = build(data, "karte-map", Params(indicator="bg_ro_count", stichtag=DAY))
-    (trace,) = [t for t in screen_figure(chart).data if t.type == "choropleth"]
+    trace = screen_figure(chart).data[VALUES]  # the values trace: every area, z missing where none
+    assert trace.type == "choropleth" and trace.name == "Bulgarien/Rumänien (Personen)"
     assert dict(zip(trace.locations, trace.z))["III"] == 1507 and chart.title == "Personen aus Bulgarien und Rumänien"
 
 

@@ -1,4 +1,4 @@
-"""Map builders: the figure holds the loaded values; geometry is referenced, never repeated."""
+"""Map builders: the figure holds the loaded values; geometry is referenced, never repeated; a switch sends numbers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from essen_dash.figures.choropleth import NO_VALUE_LABEL, choropleth, value_traces
+from essen_dash.figures.choropleth import (BACKGROUND, EXTRA_SLOTS, MAX_LABELS, NO_VALUE_LABEL, SWITCHED, VALUES,
+                                           WITHHELD_COLOUR, WITHHELD_LABEL, choropleth, classes_for, switched,
+                                           value_traces)
 from essen_dash.frames import kennzahl_frame
 from tests.published import bezirke
 
@@ -17,30 +19,70 @@ KEYS = ["origin12_pct", "bg_ro_pct", "bg_pct", "ro_pct", "project_housing_pct", 
 
 
 def valued(fig_data):
-    return [t for t in fig_data if t.type == "choropleth" and t.name != NO_VALUE_LABEL]
+    """Return the values trace (every area; ``z`` missing where an area has none)."""
+    trace = fig_data[VALUES]
+    assert trace.type == "choropleth" and trace.name not in (NO_VALUE_LABEL, WITHHELD_LABEL)
+    return trace
+
+
+def values_by_area(trace) -> dict:
+    return {loc: z for loc, z in zip(trace.locations, trace.z) if z is not None}
+
+
+def drawn(traces) -> dict[str, str]:
+    """Return each area's topmost filled trace by name, as plotly draws them (later traces on top; an area whose
+    ``z`` is missing is not drawn by that trace)."""
+    out = {}
+    for t in traces:
+        if t.type == "choropleth":
+            out.update({loc: t.name for loc, z in zip(t.locations, t.z) if z is not None})
+    return out
+
+
+def colour_at(scale: list, t: float) -> str:
+    """Return the colour a stepped plotly colorscale gives at ``t``: the last stop at or below it (d3 bisects
+    to the right, so a value on a doubled stop takes the upper colour)."""
+    return [c for at, c in scale if at <= t][-1]
 
 
 @pytest.mark.parametrize("key", KEYS)
 def test_continuous_map_holds_exact_values(tables, app_data, key):
     k = app_data.catalog(DAY)[key]
     fig = choropleth(kennzahl_frame(app_data, key, "bezirk", DAY), k, "continuous", URL, level="bezirk")
-    (trace,) = valued(fig.data)
-    assert dict(zip(trace.locations, trace.z)) == dict(zip(bezirke(tables)["bezirk_id"], bezirke(tables)[key]))
+    trace = valued(fig.data)
+    assert values_by_area(trace) == dict(zip(bezirke(tables)["bezirk_id"], bezirke(tables)[key]))
     assert trace.geojson == URL  # geometry by reference only
     assert fig.layout.legend.title.text == f"{k.short} ({k.unit})"
+    assert fig.layout.separators == ",."  # the tooltip's numbers in German
+    assert len(fig.data) == 2 + EXTRA_SLOTS
+
+
+def test_the_tooltip_is_built_from_numbers(app_data):
+    """Per area only numbers travel (rank, count); name, unit and city value are in the template, once."""
+    k = app_data.catalog(DAY)["origin12_pct"]
+    trace = valued(value_traces(kennzahl_frame(app_data, k.key, "bezirk", DAY), k, "continuous", URL))
+    assert trace.hovertemplate == ("<b>%{text}</b><br>%{z:,.1f} % (%{customdata[1]:,.0f} Personen)%{customdata[2]}"
+                                   "<br>Rang %{customdata[0]} von 9<br>Gesamtstadt: 3,6 %%{customdata[3]}"
+                                   "<extra></extra>")
+    rows = dict(zip(trace.locations, trace.customdata))
+    assert list(rows["I"]) == [1, 4795, "", ""]
+    assert dict(zip(trace.locations, trace.text))["I"] == "Stadtbezirk I"
 
 
 def test_classified_map_has_one_legend_entry_per_class(app_data):
     k = app_data.catalog(DAY)["origin12_pct"]
-    traces = value_traces(kennzahl_frame(app_data, k.key, "bezirk", DAY), k, "quantiles", URL)
+    frame = kennzahl_frame(app_data, k.key, "bezirk", DAY)
+    traces = value_traces(frame, k, "quantiles", URL)
     # mapclassify merges the tied quantile bins (three Bezirke at 4.2): three classes
-    assert [t.name for t in traces] == ["1,1 bis unter 1,4 %", "1,4 bis unter 4,2 %", "4,2 bis 7,1 %"]
-    assert all(t.showlegend for t in traces)
-    members = sorted(loc for t in traces for loc in t.locations)
-    assert members == sorted(["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"])
-    hover = {row["key"]: row for t in traces for row in t.customdata}
-    assert hover["I"] == {"name": "Stadtbezirk I", "value": "7,1 % (4.795 Personen)", "rank": "Rang 1 von 9",
-                          "city": "Gesamtstadt: 3,6 %", "key": "I", "bezirk_id": "I", "note": ""}
+    legend = [t for t in traces if t.showlegend is not False]
+    assert [t.name for t in legend] == ["1,1 bis unter 1,4 %", "1,4 bis unter 4,2 %", "4,2 bis 7,1 %"]
+    assert set(drawn(traces).values()) == {k.short}  # every Bezirk has a value
+    # each area in its class's colour; 4,2 lies on a break and belongs to the class "4,2 bis 7,1"
+    trace = valued(traces)
+    classes = classes_for(frame, k, "quantiles")
+    for z, colour in zip(trace.z, classes.colours):
+        assert colour_at(trace.colorscale, (z - trace.zmin) / (trace.zmax - trace.zmin)) == colour, z
+    assert dict(zip(trace.z, classes.colours))[4.2] == classes.legend_colours[2]
 
 
 def test_a_value_the_source_contradicts_carries_its_flag(app_data):
@@ -48,21 +90,38 @@ def test_a_value_the_source_contradicts_carries_its_flag(app_data):
     frame = kennzahl_frame(app_data, k.key, "bezirk", DAY)
     points = pd.DataFrame({"key": frame["key"], "lon": range(9), "lat": range(9)})
     traces = value_traces(frame, k, "continuous", URL, labels=points)
-    hover = {row["key"]: row for t in traces if t.type == "choropleth" for row in t.customdata}
-    assert hover["II"]["value"] == "1,3 % (677 Personen)*"
-    assert hover["II"]["note"] == ("<br>* Quelle uneinheitlich: veröffentlicht 1,3 %, aus den veröffentlichten "
-                                   "Zahlen nachgerechnet 1,24 %")
+    rows = dict(zip(traces[VALUES].locations, traces[VALUES].customdata))
+    assert list(rows["II"]) == [8, 677, "*", "<br>* Quelle uneinheitlich: veröffentlicht 1,3 %, aus den "
+                                             "veröffentlichten Zahlen nachgerechnet 1,24 %"]
     assert "II*" in [x for t in traces if t.type == "scattergeo" for x in t.text]
 
 
 def test_stadtteile_without_value_are_drawn_grey_not_zero(app_data):
     k = app_data.catalog(DAY)["origin12_pct"]
-    traces = value_traces(kennzahl_frame(app_data, k.key, "stadtteil", DAY), k, "continuous", "/geo/stadtteil.geojson")
-    grey = next(t for t in traces if t.name == NO_VALUE_LABEL)
-    assert len(grey.locations) == 42 and grey.showlegend
-    assert all(row["value"] == NO_VALUE_LABEL for row in grey.customdata)
-    (coloured,) = valued(traces)
-    assert dict(zip(coloured.locations, coloured.z))["1"] == 11.7 and 0 not in coloured.z
+    frame = kennzahl_frame(app_data, k.key, "stadtteil", DAY)
+    traces = value_traces(frame, k, "continuous", "/geo/stadtteil.geojson")
+    grey = traces[BACKGROUND]
+    assert grey.name == NO_VALUE_LABEL and grey.showlegend and len(grey.locations) == 50
+    assert grey.hovertemplate == ("<b>%{text}</b><br>kein Wert veröffentlicht<br>kein Wert veröffentlicht<br>"
+                                  "Gesamtstadt: 3,6 %<extra></extra>")
+    assert sum(1 for name in drawn(traces).values() if name == NO_VALUE_LABEL) == 42
+    coloured = valued(traces)
+    assert values_by_area(coloured)["1"] == 11.7 and 0 not in values_by_area(coloured).values()
+    assert len(values_by_area(coloured)) == 8
+
+
+def test_withheld_areas_are_drawn_darker_with_their_own_tooltip(app_data):
+    k = app_data.catalog(DAY)["origin12_pct"]
+    frame = kennzahl_frame(app_data, k.key, "stadtteil", DAY)
+    first, second = frame[frame["value"].isna()]["key"].iloc[:2]
+    assert first == "2"
+    frame.loc[frame["key"] == "2", "state"] = "withheld"
+    traces = value_traces(frame, k, "continuous", "/geo/stadtteil.geojson")
+    (withheld,) = [t for t in traces if t.name == WITHHELD_LABEL]
+    assert list(withheld.locations) == ["2"] and list(withheld.text) == [frame.set_index("key").loc["2", "name"]]
+    assert withheld.colorscale[0][1] == WITHHELD_COLOUR and withheld.showlegend
+    assert drawn(traces)["2"] == WITHHELD_LABEL and drawn(traces)[second] == NO_VALUE_LABEL
+    assert withheld.legendrank < traces[BACKGROUND].legendrank  # listed first, as before
 
 
 def test_selection_keeps_the_city_and_outlines_the_choice(app_data):
@@ -70,21 +129,34 @@ def test_selection_keeps_the_city_and_outlines_the_choice(app_data):
     frame = kennzahl_frame(app_data, k.key, "stadtteil", DAY)
     fig = choropleth(frame, k, "natural_breaks", "/geo/stadtteil.geojson", level="stadtteil", selected={"III"},
                      outline=([7.0, 7.1, None], [51.4, 51.5, None]))
-    assert sorted(loc for t in fig.data if t.type == "choropleth" for loc in t.locations) == sorted(frame["key"])
     context = next(t for t in fig.data if t.name == "außerhalb der Auswahl (zum Vergleich)")
     in_iii = set(frame[frame["bezirk_id"] == "III"]["key"])
     assert set(context.locations) == set(frame[frame["value"].notna()]["key"]) - in_iii  # valued, outside III
-    coloured = [t for t in valued(fig.data) if t is not context and t.locations]
-    assert {loc for t in coloured for loc in t.locations} == {"7"}  # Altendorf, the only value in III
-    border = fig.data[-1]
+    assert context.hoverinfo == "skip"  # the hover reaches the values beneath: their tooltips keep the value
+    shown = drawn(fig.data)
+    assert {loc for loc, name in shown.items() if name == k.short} == {"7"}  # Altendorf, the only value in III
+    border = [t for t in fig.data if t.visible is not False][-1]
     assert border.type == "scattergeo" and border.name == "Auswahl: Stadtbezirk III"
 
 
 def test_without_city_value_the_tooltip_says_so(app_data):
     k = app_data.catalog(DAY)["project_housing_pct"]
-    (trace,) = valued(value_traces(kennzahl_frame(app_data, k.key, "bezirk", DAY), k, "deviation", URL))
-    assert {row["city"] for row in trace.customdata} == {"kein Wert der Gesamtstadt"}
+    trace = valued(value_traces(kennzahl_frame(app_data, k.key, "bezirk", DAY), k, "deviation", URL))
+    assert trace.hovertemplate.endswith("<br>kein Wert der Gesamtstadt<extra></extra>")
     assert trace.zmid is None  # no city value to deviate from: a sequential scale
+
+
+def test_a_switch_sends_values_not_areas(app_data):
+    """Of the two area traces a switch sends only what changes; geometry, locations and names stay."""
+    k = app_data.catalog(DAY)["origin12_pct"]
+    fig = choropleth(kennzahl_frame(app_data, k.key, "stadtteil", DAY), k, "continuous", "/geo/stadtteil.geojson",
+                     level="stadtteil")
+    whole = fig.to_plotly_json()["data"]
+    slim = switched(whole)
+    assert len(slim) == len(whole) == 2 + EXTRA_SLOTS
+    assert [sorted(t) for t in slim[:2]] == [sorted(SWITCHED[BACKGROUND]), sorted(SWITCHED[VALUES])]
+    assert slim[VALUES]["z"] == whole[VALUES]["z"] and slim[2:] == whole[2:]
+    assert "locations" in whole[VALUES] and "text" in whole[VALUES]
 
 
 def test_labels_are_added_from_points(app_data):
@@ -95,16 +167,25 @@ def test_labels_are_added_from_points(app_data):
     assert sorted(x.rstrip("*") for t in labels for x in t.text) == sorted(frame["bezirk_id"])
 
 
+def test_a_dense_map_has_no_labels(app_data):
+    k = app_data.catalog(DAY)["bg_pct"]
+    frame = kennzahl_frame(app_data, k.key, "bezirk", DAY)
+    many = pd.concat([frame] * 7, ignore_index=True).assign(key=[str(i) for i in range(63)])
+    points = pd.DataFrame({"key": many["key"], "lon": range(63), "lat": range(63)})
+    assert len(many) > MAX_LABELS
+    assert not [t for t in value_traces(many, k, "continuous", URL, labels=points) if t.type == "scattergeo"]
+
+
 @pytest.mark.parametrize("scheme", ["continuous", "quantiles", "deviation"])
 def test_map_labels_keep_contrast_on_every_fill(app_data, scheme):
-    from essen_dash.figures.choropleth import classes_for, luminance
+    from essen_dash.figures.choropleth import luminance
 
     k = app_data.catalog(DAY)["origin12_pct"]
     frame = kennzahl_frame(app_data, k.key, "bezirk", DAY)
     points = pd.DataFrame({"key": frame["key"], "lon": range(9), "lat": range(9)})
     fill = dict(zip(frame["bezirk_id"], classes_for(frame, k, scheme).colours))
     for trace in value_traces(frame, k, scheme, URL, labels=points):
-        if trace.type != "scattergeo":
+        if trace.type != "scattergeo" or trace.mode != "text":
             continue
         for bezirk in trace.text:
             a, b = sorted([luminance(trace.textfont.color), luminance(fill[bezirk.rstrip("*")])])
@@ -126,7 +207,9 @@ def test_an_empty_class_keeps_its_legend_entry(app_data):
     """Equal intervals over project housing leave 12,1 bis unter 17,2 % empty: it is listed all the same."""
     k = app_data.catalog(DAY)["project_housing_pct"]
     traces = value_traces(kennzahl_frame(app_data, k.key, "bezirk", DAY), k, "equal_interval", URL)
-    assert [t.name for t in traces] == ["1,8 bis unter 6,9 %", "6,9 bis unter 12,1 %", "12,1 bis unter 17,2 %",
+    legend = [t for t in traces if t.showlegend is not False]
+    assert [t.name for t in legend] == ["1,8 bis unter 6,9 %", "6,9 bis unter 12,1 %", "12,1 bis unter 17,2 %",
                                         "17,2 bis 22,3 %"]
-    empty = traces[2]
+    empty = legend[2]
     assert empty.type == "scattergeo" and list(empty.lon) == [None] and empty.marker.symbol == "square"
+    assert 12.1 <= min(z for z in traces[VALUES].z if z >= 12.1) and not any(12.1 <= z < 17.2 for z in traces[VALUES].z)
