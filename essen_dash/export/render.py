@@ -27,6 +27,7 @@ import contextlib
 import itertools
 import json
 import logging
+import math
 import os
 import pickle
 import select
@@ -616,17 +617,18 @@ class Renderer:
 
     def render(self, fig, fmt: Format, job: Job | None = None) -> bytes:
         """Return the figure as bytes in ``fmt``, within ``job``'s budget (default: one chart's)."""
-        (body,) = self.render_many([fig], fmt, job)
+        (body,) = self.render_many([fig], fmt, job or Job(CHART_TIMEOUT_S))
         return body
 
     def render_many(self, figs: Iterable, fmt: Format, job: Job | None = None) -> list[bytes]:
-        """Return the figures as files in ``fmt``, in order, within ``job``'s budget (default: one chart's).
+        """Return the figures as files in ``fmt``, in order, within ``job``'s budget.
 
         Before each figure is handed to the helper, the job's client and budget are checked: a pack stops
-        between pages. Up to :data:`PIPELINE` figures are in the helper at once; one export at a time uses the
-        helper per process, so outputs never mix.
+        between pages. Each figure has at most one chart's time; without a job (command line) that is the only
+        limit. Up to :data:`PIPELINE` figures are in the helper at once; one export at a time uses the helper
+        per process, so outputs never mix.
         """
-        job = job or Job(CHART_TIMEOUT_S)
+        job = job or Job(math.inf)
 
         def requests() -> Iterator[dict]:
             for fig in figs:
