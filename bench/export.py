@@ -39,7 +39,7 @@ def run() -> list[tuple[str, float]]:
     build = [timed(lambda: parse_request({"page": "karte", "chart": "map", "format": "png"}, data).figure(data))
              for _ in range(WARM_RUNS)]
     rows.append(("figure build only: karte map (median)", statistics.median(build)))
-    rows.append(("district pack III, PDF (13 pages)", timed(lambda: pack_pdf(data, ["III"], data.latest, renderer))))
+    rows.append(("district pack III, PDF (first request, nothing cached)", timed(lambda: pack_pdf(data, ["III"], data.latest, renderer))))
     renderer.close()
     return rows
 

@@ -271,8 +271,8 @@ def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
     @server.route("/download/chart")
     def download_chart():
         data = current()
+        from essen_dash.export import render
         from essen_dash.export.charts import ExportError, parse_request
-        from essen_dash.export.render import CHART_TIMEOUT_S, offload
 
         try:
             request = parse_request(flask.request.args, data)
@@ -282,29 +282,31 @@ def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
         fmt = request.format
         if flask.request.method == "HEAD":
             return attachment_head(fmt.media_type, request.filename)
-        return run_export(CHART_TIMEOUT_S,
-                          lambda renderer, job: request.finish(renderer.render(offload(request.figure, data), fmt, job),
-                                                               data),
+        kept = request.kept(data, render.RENDERER)  # made before: no wait for the renderer
+        if kept is not None:
+            return attachment(kept, fmt.media_type, request.filename)
+        return run_export(render.CHART_TIMEOUT_S, lambda renderer, job: request.render(data, renderer, job),
                           fmt.media_type, request.filename)
 
     @server.route("/download/pack")
     def download_pack():
         data = current()
+        from essen_dash.export import render
         from essen_dash.export.charts import ExportError
-        from essen_dash.export.pack import PACK_FORMATS, parse_pack_request
-        from essen_dash.export.render import PACK_TIMEOUT_S
+        from essen_dash.export.pack import parse_pack
 
         try:
-            bezirke, day, fmt = parse_pack_request(flask.request.args, data)
+            request = parse_pack(flask.request.args, data)
         except ExportError as exc:
             refused(400, str(exc))
             return plain(str(exc), 400)
-        media_type, build, extension = PACK_FORMATS[fmt]
-        name = f"essen-bezirkspaket_{'-'.join(bezirke)}_{day.isoformat()}.{extension}"
         if flask.request.method == "HEAD":
-            return attachment_head(media_type, name)
-        return run_export(PACK_TIMEOUT_S, lambda renderer, job: build(data, bezirke, day, renderer=renderer, job=job),
-                          media_type, name)
+            return attachment_head(request.media_type, request.filename)
+        kept = request.kept(data, render.RENDERER)
+        if kept is not None:
+            return attachment(kept, request.media_type, request.filename)
+        return run_export(render.PACK_TIMEOUT_S, lambda renderer, job: request.build(data, renderer, job),
+                          request.media_type, request.filename)
 
     @server.route("/health")
     def health():

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from pypdf import PdfReader, PdfWriter
 
 from essen_dash.data import AppData
-from essen_dash.export.render import FORMATS, Format
+from essen_dash.export.render import FORMATS, Format, Job, Renderer, offload
 from essen_dash.figures.common import FONT, INK, MUTED, base_layout
 from essen_dash.params import ParamError, Params, as_query
 from essen_dash.views import Chart, View, ViewError, build, find_view, view_params
@@ -29,6 +29,8 @@ class ExportError(ValueError):
 
 #: the caption printed under an export: size, line height and average character width in px (for wrapping)
 CAPTION_FONT, CAPTION_LINE, CAPTION_CHAR = 13, 18, 7.2
+#: room for the print heading (title and a line of subtitle) and for each further line of subtitle, in px
+HEADING, SUBTITLE_LINE = 104, 18
 
 
 def print_figure(chart: Chart, caption_width: int = 0) -> go.Figure:
@@ -42,7 +44,8 @@ def print_figure(chart: Chart, caption_width: int = 0) -> go.Figure:
                                      f"{chart.subtitle}</span>",
                              "font": {"size": 22, "color": INK}, "x": 0.01, "xanchor": "left", "yref": "container",
                              "y": 0.97, "yanchor": "top", "pad": {"t": 0}},
-                      font={"family": FONT}, margin={"t": 104, "l": 24, "r": 24})
+                      font={"family": FONT}, margin={"t": HEADING + SUBTITLE_LINE * chart.subtitle.count("<br>"),
+                                                     "l": 24, "r": 24})
     fig.update_annotations(selector={"name": "source"}, font_size=12)
     if caption_width and chart.caption:
         lines = textwrap.wrap(chart.caption, int((caption_width - 48) / CAPTION_CHAR))
@@ -75,6 +78,22 @@ class ExportRequest:
         out = io.BytesIO()
         writer.write(out)
         return out.getvalue()
+
+    def render(self, data: AppData, renderer: Renderer, job: Job | None = None) -> bytes:
+        """Return the finished file, from the renderer's cache if it was made before, else rendered and kept."""
+        key = self._key(data, renderer)
+        body = renderer.cache.get(key)
+        if body is None:
+            body = renderer.cache.put(key, self.finish(renderer.render(offload(self.figure, data), self.format, job),
+                                                       data))
+        return body
+
+    def kept(self, data: AppData, renderer: Renderer) -> bytes | None:
+        """Return the file if the renderer has it already (then nothing needs to wait for the renderer)."""
+        return renderer.cache.get(self._key(data, renderer))
+
+    def _key(self, data: AppData, renderer: Renderer) -> tuple:
+        return renderer.cache.key(data, "chart", self.view.key, self.params, self.format.key, self.caption)
 
     @property
     def filename(self) -> str:

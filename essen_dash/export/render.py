@@ -7,6 +7,11 @@ the helper has a deadline, after which the helper and its Chromium are killed (t
 the next export starts a fresh one. This also keeps kaleido's threads and asyncio loop out of gunicorn's
 gevent workers.
 
+A district pack streams its pages through the helper: up to :data:`PIPELINE` figures are in the helper at
+once, rendered side by side in kaleido's :data:`TABS` tabs (kaleido's own parallelism), so one tab's
+figure is drawn while the other reloads its page. Rendered files are kept in a bounded cache by what they
+show (:class:`Rendered`): a chart or a pack asked for twice is rendered once.
+
 Around that, :meth:`Renderer.admit` bounds the work a process takes on: one export renders, a few wait
 (:data:`MAX_WAITING`), anything beyond is refused at once (:class:`ExportBusy`, HTTP 503 with
 ``Retry-After``). A waiting export is dropped when its client has gone or its wait is over; a running one
@@ -19,8 +24,10 @@ app's own assets.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
+import math
 import os
 import pickle
 import select
@@ -32,7 +39,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +66,12 @@ BUSY_RETRY_S = 10
 POLL_S = 0.25
 #: Largest message accepted from the helper (a rendered file).
 MAX_FRAME_BYTES = 256 * 1024 * 1024
+#: Tabs of the helper's Chromium that render side by side, and figures sent ahead to the helper (a pack's next
+#: page is drawn while the last one is collected; more than the tabs would only wait inside the helper).
+TABS = 2
+PIPELINE = 2
+#: Largest size of the cache of rendered files per process (bytes).
+CACHE_BYTES = 64 * 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +284,7 @@ class _Helper:
 
     def __init__(self, browser: str, deadline: float) -> None:
         self.browser = browser
+        self.sent = 0  # figures handed over so far: the number of the last one
         self.tmp = tempfile.mkdtemp(prefix="essen-dash-render-")
         self.browser_pid: int | None = None
         to_child_r, self._to_child = os.pipe()
@@ -308,13 +324,22 @@ class _Helper:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def call(self, request: dict, deadline: float) -> bytes:
-        """Render one figure; raise :class:`_Timeout` or :class:`_Dead` (the caller then kills the helper)."""
-        _write_all(self._to_child, _frame(request), deadline)
+    def send(self, request: dict, deadline: float) -> int:
+        """Hand one figure to the helper; return its number (answers may come back in another order)."""
+        self.sent += 1
+        _write_all(self._to_child, _frame({**request, "id": self.sent}), deadline)
+        return self.sent
+
+    def receive(self, deadline: float) -> tuple[int, bytes | None, str]:
+        """Return the next answer: (number, file, "") or (number, None, what went wrong with that figure).
+
+        Raise :class:`_Timeout` or :class:`_Dead` (the caller then kills the helper). An answer to a figure of
+        an export that was given up comes back like any other; its number tells the caller to drop it.
+        """
         reply = _read_frame(self._from_child, deadline)
-        if reply[0] != "ok":
-            raise _Dead(reply[1])
-        return reply[1]
+        if reply[0] == "ok":
+            return reply[1], reply[2], ""
+        return reply[1], None, reply[2]
 
     def kill(self) -> None:
         """Kill the helper and its Chromium at once and remove their temporary files."""
@@ -353,7 +378,8 @@ def _reason(exc: BaseException) -> str:
 
 
 def child_main() -> None:
-    """Run the helper: one warm Chromium, one figure at a time, requests on fd 0, answers on fd 1.
+    """Run the helper: one warm Chromium rendering in :data:`TABS` tabs, requests on fd 0, numbered answers on
+    fd 1 as each figure is done.
 
     Ends when the server process closes the pipe (or dies); its Chromium goes with it.
     """
@@ -394,7 +420,7 @@ async def _child_serve(browser: str, tmp: str, out: int) -> None:
 
     threading.Thread(target=read_requests, daemon=True).start()
     try:
-        k = kaleido.Kaleido(n=1, timeout=None, mathjax=False, path=browser, tmp_dir=tmp)
+        k = kaleido.Kaleido(n=TABS, timeout=None, mathjax=False, path=browser, tmp_dir=tmp)
         opening = asyncio.ensure_future(k.open())
         while not opening.done():  # tell the server process Chromium's group as soon as it exists
             process = getattr(k, "subprocess", None)
@@ -411,22 +437,109 @@ async def _child_serve(browser: str, tmp: str, out: int) -> None:
         browser_pid.append(k.subprocess.pid)
         _write_all(out, _frame(("browser", k.subprocess.pid)), None)
     _write_all(out, _frame(("ready",)), None)
+    async def answer(message: dict) -> None:
+        try:
+            body = await k.calc_fig(json.loads(message["fig"]), opts=message["opts"], topojson=message["topojson"])
+            reply = ("ok", message["id"], body)
+        except Exception as exc:
+            reply = ("error", message["id"], _reason(exc))
+        _write_all(out, _frame(reply), None)  # one whole frame at a time: the loop does not switch inside
+
+    working: set[asyncio.Task] = set()
     try:
         while (message := await inbox.get()) is not None:
-            try:
-                body = await k.calc_fig(json.loads(message["fig"]), opts=message["opts"],
-                                        topojson=message["topojson"])
-                reply = ("ok", body)
-            except Exception as exc:
-                reply = ("error", _reason(exc))
-            _write_all(out, _frame(reply), None)
+            task = asyncio.ensure_future(answer(message))  # waits for a free tab inside kaleido
+            working.add(task)
+            task.add_done_callback(working.discard)
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(k.close(), 5)
         _kill_group(browser_pid[0])
 
 
+# --- rendered files, kept ------------------------------------------------------------------------------------
+
+class Rendered:
+    """The files rendered lately, by what they show: a bounded cache (least recently used out first).
+
+    A key names the data bundle (see :meth:`key`: a bundle is one revision of the data, and its entries are
+    dropped with it), then what the file shows and its format. Safe across threads and greenlets: nothing
+    inside a lock can switch.
+    """
+
+    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._files: OrderedDict[tuple, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._bundles: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._serial = itertools.count(1)
+        self._gone: list[int] = []
+
+    def key(self, bundle: object, *what) -> tuple:
+        """Return the cache key of a file showing ``what`` of the data ``bundle``."""
+        with self._lock:
+            serial = self._bundles.get(bundle)
+            if serial is None:
+                serial = self._bundles[bundle] = next(self._serial)
+                weakref.finalize(bundle, self._forget, serial)
+        return (serial, *what)
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            body = self._files.get(key)
+            if body is not None:
+                self._files.move_to_end(key)
+            return body
+
+    def put(self, key: tuple, body: bytes) -> bytes:
+        """Keep ``body`` under ``key`` (unless it alone is larger than the cache); return it."""
+        if len(body) > self.max_bytes:
+            return body
+        with self._lock:
+            self._drop_gone()
+            old = self._files.pop(key, None)
+            self._bytes += len(body) - (len(old) if old is not None else 0)
+            self._files[key] = body
+            while self._bytes > self.max_bytes:
+                _, dropped = self._files.popitem(last=False)
+                self._bytes -= len(dropped)
+        return body
+
+    def size(self) -> tuple[int, int]:
+        """Return (files, bytes) kept."""
+        with self._lock:
+            return len(self._files), self._bytes
+
+    def _forget(self, serial: int) -> None:
+        # called by the garbage collector, maybe inside a locked section of this thread: only note it here
+        self._gone.append(serial)
+
+    def _drop_gone(self) -> None:
+        """Drop the files of bundles that no longer exist (called with the lock held)."""
+        while self._gone:
+            serial = self._gone.pop()
+            for key in [k for k in self._files if k[0] == serial]:
+                self._bytes -= len(self._files.pop(key))
+
+
 # --- the renderer ---------------------------------------------------------------------------------------------
+
+def request_of(fig, fmt: Format) -> dict:
+    """Return what the helper needs to render ``fig`` in ``fmt``: the figure at the format's size, as JSON.
+
+    The figure is valid already: it is sized as a plain dict, not copied and validated again (which took longer
+    than serialising it).
+    """
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    spec = (fig if isinstance(fig, go.Figure) else go.Figure(fig)).to_dict()
+    spec["layout"] = {**spec["layout"], "width": fmt.width, "height": fmt.height}
+    return {"fig": pio.to_json(spec, validate=False),
+            "opts": {"format": fmt.key, "width": fmt.width, "height": fmt.height, "scale": fmt.scale},
+            "topojson": TOPOJSON_URL}
+
 
 class _ProcessState:
     """What one server process holds: its admission counters, its helper. Made after fork (lazily), so
@@ -447,11 +560,15 @@ _state_guard = threading.Lock()
 
 
 class Renderer:
-    """The exports of this process: admission, deadlines, and the helper with its warm Chromium."""
+    """The exports of this process: admission, deadlines, the helper with its warm Chromium, and the cache of
+    what it rendered."""
 
-    def __init__(self, max_running: int = MAX_RUNNING, max_waiting: int = MAX_WAITING) -> None:
+    def __init__(self, max_running: int = MAX_RUNNING, max_waiting: int = MAX_WAITING,
+                 cache_bytes: int = CACHE_BYTES) -> None:
         self.max_running = max_running
         self.max_waiting = max_waiting
+        #: the files this renderer made lately (each process keeps its own, like the views' memo)
+        self.cache = Rendered(cache_bytes)
         self._pid: int | None = None
         self._state: _ProcessState | None = None
 
@@ -505,47 +622,85 @@ class Renderer:
         return st.running, st.waiting
 
     def render(self, fig, fmt: Format, job: Job | None = None) -> bytes:
-        """Return the figure as bytes in ``fmt``, within ``job``'s budget (default: one chart's).
+        """Return the figure as bytes in ``fmt``, within ``job``'s budget (default: one chart's)."""
+        (body,) = self.render_many([fig], fmt, job or Job(CHART_TIMEOUT_S))
+        return body
 
-        Renders one figure at a time per process, so outputs never mix.
+    def render_many(self, figs: Iterable, fmt: Format, job: Job | None = None) -> list[bytes]:
+        """Return the figures as files in ``fmt``, in order, within ``job``'s budget.
+
+        Before each figure is handed to the helper, the job's client and budget are checked: a pack stops
+        between pages. Each figure has at most one chart's time; without a job (command line) that is the only
+        limit. Up to :data:`PIPELINE` figures are in the helper at once; one export at a time uses the helper
+        per process, so outputs never mix.
         """
-        import plotly.graph_objects as go
+        job = job or Job(math.inf)
 
-        job = job or Job(CHART_TIMEOUT_S)
-        job.check()
-        fig = go.Figure(fig)
-        fig.update_layout(width=fmt.width, height=fmt.height)
-        request = {"fig": fig.to_json(), "opts": {"format": fmt.key, "width": fmt.width, "height": fmt.height,
-                                                  "scale": fmt.scale}, "topojson": TOPOJSON_URL}
+        def requests() -> Iterator[dict]:
+            for fig in figs:
+                job.check()
+                yield request_of(fig, fmt)
+
         st = self._local()
         if not st.pipe.acquire(timeout=max(0.0, min(job.remaining(), CHART_TIMEOUT_S))):
             job.check()
             raise ExportBusy(f"Export ausgelastet. Bitte in {BUSY_RETRY_S} Sekunden erneut versuchen.",
                              retry_after=BUSY_RETRY_S, reason="Renderer belegt")
         try:
-            return self._render_locked(st, request, job)
+            return list(self._render_locked(st, requests(), job))
         finally:
             st.pipe.release()
 
-    def _render_locked(self, st: _ProcessState, request: dict, job: Job) -> bytes:
-        for attempt in (1, 2):  # a helper that died is replaced once
-            helper = self._helper(st, job)
-            deadline = time.monotonic() + max(0.0, min(job.remaining(), CHART_TIMEOUT_S))
+    def _render_locked(self, st: _ProcessState, requests: Iterator[dict], job: Job) -> Iterator[bytes]:
+        """Yield the file of each request in order, keeping up to :data:`PIPELINE` of them in the helper."""
+        helper = self._helper(st, job)
+        waiting: dict[int, tuple[int, dict]] = {}  # helper's number → (position, request), sent, not answered
+        done: dict[int, bytes] = {}  # position → file, answered out of order
+        position, next_out, exhausted, retried = 0, 0, False, False
+        while True:
             try:
-                return helper.call(request, deadline)
+                while not exhausted and len(waiting) + len(done) < PIPELINE:
+                    request = next(requests, None)
+                    if request is None:
+                        exhausted = True
+                        break
+                    waiting[helper.send(request, self._deadline(job))] = (position, request)
+                    position += 1
+                if next_out in done:
+                    yield done.pop(next_out)
+                    next_out += 1
+                    continue
+                if not waiting:
+                    return
+                number, body, problem = helper.receive(self._deadline(job))
+                if number not in waiting:
+                    continue  # the answer to a figure of an export given up earlier
+                if body is None:
+                    raise _Dead(problem)
+                done[waiting.pop(number)[0]] = body
             except _Timeout:
                 self._reset(st)
                 job.check()
                 raise ExportTimeout(
                     f"Export abgebrochen: die Datei war nach {CHART_TIMEOUT_S:.0f} Sekunden nicht fertig. "
                     "Bitte später erneut versuchen.", retry_after=BUSY_RETRY_S,
-                    reason=f"Chromium antwortete nicht binnen {CHART_TIMEOUT_S:.0f} s; Renderer neu gestartet")
-            except _Dead as exc:
+                    reason=f"Chromium antwortete nicht binnen {CHART_TIMEOUT_S:.0f} s; Renderer neu gestartet"
+                ) from None
+            except _Dead as exc:  # a helper that died is replaced once; what it had not answered is sent again
                 self._reset(st)
-                if attempt == 2 or job.remaining() <= START_TIMEOUT_S / 2:
+                if retried or job.remaining() <= START_TIMEOUT_S / 2:
                     raise ExportUnavailable("Export fehlgeschlagen. Bitte später erneut versuchen.",
                                             retry_after=BUSY_RETRY_S, reason=f"Renderer: {exc}") from None
-        raise AssertionError("unreachable")
+                retried, resend = True, sorted(waiting.values(), key=lambda item: item[0])
+                waiting = {}
+                helper = self._helper(st, job)
+                for at, request in resend:
+                    waiting[helper.send(request, self._deadline(job))] = (at, request)
+
+    @staticmethod
+    def _deadline(job: Job) -> float:
+        """Return when the helper must have answered: one chart's time at most, never beyond the budget."""
+        return time.monotonic() + max(0.0, min(job.remaining(), CHART_TIMEOUT_S))
 
     def _helper(self, st: _ProcessState, job: Job) -> _Helper:
         """Return a running helper for the configured Chromium, starting one within the deadlines."""

@@ -2,13 +2,13 @@
 
 Every slide's picture is the view's own chart (rendered by the warm kaleido renderer); its title is the chart's
 title, the subtitle and source stand on the slide as text, the alt text is the chart's German sentence, and the
-speaker notes repeat that sentence for whoever presents.
+speaker notes repeat that sentence for whoever presents. The pictures are rendered by the caller, all in one
+stream.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 
 import plotly.graph_objects as go
 from pptx import Presentation
@@ -29,13 +29,14 @@ def slide_figure(chart: Chart) -> go.Figure:
     return fig
 
 
-def deck(charts: list[tuple[str, Chart]], render_png: Callable[[go.Figure], bytes], title: str) -> bytes:
-    """Return a .pptx with a slide per chart; ``render_png`` turns a figure into a 16:9 PNG."""
+def deck(slides: list[tuple[Chart, bytes]], title: str) -> bytes:
+    """Return a .pptx with a slide per chart; each comes with its picture, the 16:9 PNG of its
+    :func:`slide_figure`."""
     prs = Presentation()
     prs.slide_width, prs.slide_height = SLIDE_WIDTH, SLIDE_HEIGHT
     prs.core_properties.title = title
     prs.core_properties.author = "Stadt Essen – essen-dash"
-    for _, chart in charts:
+    for chart, png in slides:
         slide = prs.slides.add_slide(prs.slide_layouts[TITLE_ONLY])
         heading = slide.shapes.title
         heading.left, heading.top, heading.width, heading.height = MARGIN, Emu(180_000), SLIDE_WIDTH - 2 * MARGIN, \
@@ -48,7 +49,7 @@ def deck(charts: list[tuple[str, Chart]], render_png: Callable[[go.Figure], byte
         sub.paragraphs[0].runs[0].font.size = Pt(13)
         top = Emu(1_250_000)
         height = SLIDE_HEIGHT - top - Emu(520_000)
-        picture = slide.shapes.add_picture(io.BytesIO(render_png(slide_figure(chart))), MARGIN, top,
+        picture = slide.shapes.add_picture(io.BytesIO(png), MARGIN, top,
                                            height=height)
         picture.left = int((SLIDE_WIDTH - picture.width) / 2)
         picture._element.nvPicPr.cNvPr.set("descr", chart.caption or chart.title)  # alt text

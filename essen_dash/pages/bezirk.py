@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from essen_dash.components import GRAPH_CONFIG, card, chart_block, download_links, html_table, pack_links
+from essen_dash.components import GRAPH_CONFIG, card, chart_block, download_links, html_table
 from essen_dash.data import AppData, current
 from essen_dash.figures.choropleth import locator
 from essen_dash.format import de_date
 from essen_dash.frames import profile_frame
-from essen_dash.params import Params, parse, query
+from essen_dash.params import Params, as_query, parse, query
 from essen_dash.tables.schema import BEZIRK_IDS
 from essen_dash.views import VIEWS, build, screen_geo
 
@@ -20,6 +22,8 @@ dash.register_page(__name__, path_template="/bezirk/<bezirk_id>", name="Bezirksp
 PAGE = "bezirk"
 PROFILE, STADTTEILE, HEATMAP = VIEWS["bezirk-profile"], VIEWS["bezirk-stadtteile"], VIEWS["jobcenter-heatmap"]
 SERIES = VIEWS["bezirk-series"]
+#: what the profile reads from the shared filter (the comparison only for its pack)
+PARAMS = ("bezirk", "stichtag", "compare")
 
 
 def not_found(bezirk_id: str) -> html.Div:
@@ -39,7 +43,7 @@ def layout(bezirk_id: str = "", **params):
     if bezirk_id not in BEZIRK_IDS:
         return html.Div(not_found(bezirk_id), className="page")
     data = current()
-    p, _ = parse(params, data, ("bezirk", "stichtag"))
+    p, _ = parse(params, data, PARAMS)
     return html.Div(className="page page-bezirk", children=[
         dcc.Store(id=f"{PAGE}-id", data=bezirk_id),
         html.Div(content(data, bezirk_id, p), id=f"{PAGE}-content"),
@@ -47,14 +51,30 @@ def layout(bezirk_id: str = "", **params):
 
 
 @callback(Output(f"{PAGE}-content", "children"), Input("filter-bezirke", "value"),
-          Input("filter-stichtag", "value"), State(f"{PAGE}-id", "data"), prevent_initial_call=True)
-def follow_filter(bezirke, stichtag, bezirk_id):
-    """Re-render the profile for another Stichtag or district selection."""
+          Input("filter-stichtag", "value"), Input("filter-compare", "value"), State(f"{PAGE}-id", "data"),
+          prevent_initial_call=True)
+def follow_filter(bezirke, stichtag, compare, bezirk_id):
+    """Re-render the profile for another Stichtag, district selection or comparison."""
     data = current()
     if bezirk_id not in BEZIRK_IDS:
         return not_found(str(bezirk_id))
-    p, _ = parse({"bezirk": bezirke or (), "stichtag": stichtag}, data, ("bezirk", "stichtag"))
+    p, _ = parse({"bezirk": bezirke or (), "stichtag": stichtag, "compare": compare}, data, PARAMS)
     return content(data, bezirk_id, p)
+
+
+def pack_links(bezirke: list[str], p: Params) -> html.Div:
+    """Return the district pack downloads (PDF for print, PowerPoint, ZIP of 16:9 slides, all nine packs), each
+    at the Stichtag shown and, comparing, with the Stichtag compared with."""
+    dates = as_query(p, ("stichtag", "compare"))
+    one = urlencode({"bezirk": ",".join(bezirke), **dates}, safe=",")
+    return html.Div([
+        html.A("Bezirkspaket (PDF)", href=f"/download/pack?{one}&format=pdf", className="btn", id="bezirk-pack-pdf"),
+        html.A("PowerPoint", href=f"/download/pack?{one}&format=pptx", className="btn", id="bezirk-pack-pptx"),
+        html.A("Folien (ZIP mit PNG)", href=f"/download/pack?{one}&format=zip", className="btn",
+               id="bezirk-pack-zip"),
+        html.A("Alle neun Bezirkspakete (ZIP)", href=f"/download/pack?{urlencode({'bezirk': 'alle', **dates})}",
+               className="btn", id="bezirk-pack-alle"),
+    ], className="downloads")
 
 
 def content(data: AppData, path_id: str, p: Params) -> list:
@@ -80,7 +100,7 @@ def content(data: AppData, path_id: str, p: Params) -> list:
     return [
         html.H1(f"Stadtbezirk {bezirk_id}", className="page-title", id=f"{PAGE}-title"),
         html.P(f"{len(names)} Stadtteile: {', '.join(names)} · Stand {de_date(p.stichtag)}", className="lead"),
-        pack_links(sorted({bezirk_id, *chosen}, key=BEZIRK_IDS.index), p.stichtag),
+        pack_links(sorted({bezirk_id, *chosen}, key=BEZIRK_IDS.index), p),
         html.Div(className="downloads", id=f"{PAGE}-others", children=[
             html.Span("Weitere Bezirke der Auswahl: " if chosen else "Andere Bezirke: ", className="hint")] + [
             dcc.Link(f"{b}", href=f"/bezirk/{b}{query(bezirk=chosen)}", className="btn") for b in others]),

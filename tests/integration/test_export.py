@@ -106,8 +106,9 @@ def test_export_carries_filter_and_unit(client):
 
 
 def series_pages(data) -> int:
-    """Return the pages of development per Bezirk: one with two or more Stichtage in the data, else none."""
-    return int(len(data.stichtage) > 1)
+    """Return the pages of development per Bezirk: one per Bezirk Kennzahl with two or more Stichtage in the
+    data, else none."""
+    return len(data.catalog(date.fromisoformat(DAY)).at_level("bezirk")) if len(data.stichtage) > 1 else 0
 
 
 def test_district_pack_for_bezirk_iii(client, data):
@@ -164,8 +165,10 @@ def test_district_pack_pages_in_order(client, data, bezirke):
     for b, summary, profile in zip(bezirke, per_bezirk[::each], per_bezirk[1::each]):
         assert f"Stadtbezirk {b} auf einen Blick" in summary
         assert f"Stadtbezirk {b} im Vergleich zur Gesamtstadt" in profile
-    for b, series in zip(bezirke, per_bezirk[2::each] if series_pages(data) else []):
-        assert f"Stadtbezirk {b}: Entwicklung aller Kennzahlen" in series
+    entwicklung = [k.label for k in data.catalog(date.fromisoformat(DAY)).at_level("bezirk")]
+    for i, b in enumerate(bezirke):
+        for label, series in zip(entwicklung if series_pages(data) else [], per_bezirk[i * each + 2:(i + 1) * each]):
+            assert f"Entwicklung: {label}" in series and f"Stadtbezirk {b}" in series
     maps, (stadtteile, jobcenter, kennzahlen, definitions, sources) = rest[:len(labels)], rest[len(labels):]
     for label, text in zip(labels, maps):
         assert [other for other in labels if other in text] == [label], (label, text[:300])
@@ -186,7 +189,7 @@ def test_district_pack_as_slides(client, data):
         names = z.namelist()
         n = series_pages(data)
         assert names == ["01_titel.png", "02_auf einen blick.png", "03_bezirksprofil.png"] + [
-            "04_entwicklung.png"] * n + [f"{i:02d}_karten.png" for i in range(4 + n, 10 + n)] + [
+            f"{i:02d}_entwicklung.png" for i in range(4, 4 + n)] + [f"{i:02d}_karten.png" for i in range(4 + n, 10 + n)] + [
             f"{i + n:02d}_{name}.png" for i, name in ((10, "stadtteile"), (11, "jobcenter"), (12, "kennzahlen"),
                                                       (13, "definitionen"), (14, "quellen"))]
         assert len(share_labels(data)) == 6
@@ -289,3 +292,50 @@ def test_parse_request_is_strict(data):
     r = parse_request({"page": "jobcenter", "stichtag": DAY}, data)
     assert (r.view.key, r.params.gruppe, r.format.key) == ("jobcenter-map", "Afghanistan", "png")
     assert r.filename == "essen-jobcenter_map_Afghanistan_2016-09-30.png"
+
+
+class Counting(render.Renderer):
+    """The real renderer, counting the figures it renders."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures = 0
+
+    def render_many(self, figs, fmt, job=None):
+        figs = list(figs)
+        self.figures += len(figs)
+        return super().render_many(figs, fmt, job)
+
+
+def test_exports_asked_for_again_come_from_the_cache(client, data, monkeypatch):
+    """A chart or a pack asked for again is not rendered again; packs share their definitions and sources; other
+    data (another bundle) are rendered anew."""
+    from essen_dash.data import load_app_data
+    from essen_dash.export.pack import pack_pdf
+
+    counting = Counting()
+    monkeypatch.setattr(render, "RENDERER", counting)
+    try:
+        chart = {"page": "karte", "chart": "map", "indicator": "bg_ro_pct", "stichtag": DAY}
+        first = client.get("/download/chart", query_string={**chart, "format": "pdf"})
+        again = client.get("/download/chart", query_string={**chart, "format": "pdf"})
+        assert first.status_code == again.status_code == 200 and first.data == again.data
+        assert again.headers["Content-Disposition"] == first.headers["Content-Disposition"]
+        assert counting.figures == 1
+        check_pdf(again.data, CHARTS["map"][1], CHARTS["map"][2])
+        assert client.get("/download/chart", query_string={**chart, "format": "png"}).status_code == 200
+        assert counting.figures == 2  # another format is another file
+        pages = 14 + series_pages(data)
+        pack = {"bezirk": "III", "format": "pdf", "stichtag": DAY}
+        body = client.get("/download/pack", query_string=pack).data
+        assert counting.figures == 2 + pages
+        assert client.get("/download/pack", query_string=pack).data == body and counting.figures == 2 + pages
+        # another Bezirk's pack shares the definitions and the sources
+        other = client.get("/download/pack", query_string={**pack, "bezirk": "I"}).data
+        assert "Bezirkspaket Stadtbezirk I" in PdfReader(io.BytesIO(other)).pages[0].extract_text()
+        assert counting.figures == 2 + 2 * pages - 2
+        # the same data read again are another bundle: nothing of the first is served for it
+        pack_pdf(load_app_data(settings()), ["III"], date.fromisoformat(DAY), counting)
+        assert counting.figures == 2 + 3 * pages - 2
+    finally:
+        counting.close()

@@ -227,13 +227,14 @@ class Holding(render.Renderer):
         super().__init__(**kwargs)
         self.seconds, self.rendered = seconds, 0
 
-    def _render_locked(self, st, request, job):
-        time.sleep(self.seconds)
-        self.rendered += 1
-        writer, out = PdfWriter(), io.BytesIO()
-        writer.add_blank_page(width=842, height=596)
-        writer.write(out)
-        return out.getvalue()
+    def _render_locked(self, st, requests, job):
+        for _ in requests:  # each figure is asked for only when the one before is done
+            time.sleep(self.seconds)
+            self.rendered += 1
+            writer, out = PdfWriter(), io.BytesIO()
+            writer.add_blank_page(width=842, height=596)
+            writer.write(out)
+            yield out.getvalue()
 
 
 def test_queue_is_short_and_drops_waiting_work():
