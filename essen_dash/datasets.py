@@ -8,7 +8,7 @@ from datetime import date
 
 import pandas as pd
 
-from essen_dash.data import AppData
+from essen_dash.data import AppData, memoized
 from essen_dash.frames import area_states, area_values, city_values, kennzahl_frame
 from essen_dash.tables.quality import quality_table
 from essen_dash.tables.schema import TABLES
@@ -129,6 +129,13 @@ DATASETS: dict[str, Dataset] = {
         Dataset("quality", "Datenqualität: veröffentlicht und nachgerechnet", lambda d: quality_table(d.tables)),
     )
 }
+
+
+@memoized
+def dataset_frame(data: AppData, name: str) -> pd.DataFrame:
+    """Return a dataset's table, computed once per bundle (the quality table alone takes ~60 ms); callers must not
+    change it."""
+    return DATASETS[name].get(data)
 
 
 def iso_dates(df: pd.DataFrame) -> pd.DataFrame:

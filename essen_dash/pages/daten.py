@@ -7,8 +7,8 @@ import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
 
 from essen_dash.components import card, sync_query
-from essen_dash.data import AppData, current
-from essen_dash.datasets import DATASETS, column_info, iso_dates
+from essen_dash.data import AppData, current, memoized
+from essen_dash.datasets import DATASETS, column_info, dataset_frame, iso_dates
 from essen_dash.datasets_export import contract_csv, german_csv, workbook
 from essen_dash.format import de_date
 from essen_dash.geo.boundaries import OFFICIAL_SOURCE
@@ -24,7 +24,7 @@ DEFAULT_VIEW = "bezirke"
 
 def narrowed(data: AppData, name: str, bezirke) -> pd.DataFrame:
     """Return the table, limited to the chosen Bezirke where it has a Bezirk column."""
-    df = DATASETS[name].get(data)
+    df = dataset_frame(data, name)
     if bezirke and "bezirk_id" in df.columns:
         df = df[df["bezirk_id"].isin(bezirke)]
     return df
@@ -40,6 +40,13 @@ def columns(data: AppData, name: str, df: pd.DataFrame) -> list[dict]:
                                 "specifier": ",d" if info.type == "integer" else ",.1f"}
         out.append(column)
     return out
+
+
+@memoized
+def table_area(data: AppData, name: str, bezirke: tuple[str, ...]) -> dash_table.DataTable:
+    """Return the table shown for a dataset and Bezirk selection (built once per bundle: every visitor of the page
+    asks for the same few)."""
+    return data_table(data, name, narrowed(data, name, bezirke))
 
 
 def data_table(data: AppData, name: str, df: pd.DataFrame) -> dash_table.DataTable:
@@ -86,7 +93,7 @@ def sources_section(data: AppData) -> html.Div:
 def layout(tabelle=None, **params):
     data = current()
     name = tabelle if tabelle in DATASETS else DEFAULT_VIEW
-    df = narrowed(data, name, parse(params, data, ("bezirk",))[0].bezirk)
+    chosen = parse(params, data, ("bezirk",))[0].bezirk
     return html.Div(className="page page-daten", children=[
         dcc.Store(id=f"{PAGE}-sync"),
         html.H1("Daten & Quellen", className="page-title"),
@@ -103,7 +110,7 @@ def layout(tabelle=None, **params):
                             title="Komma, Dezimalpunkt, Spaltenschlüssel wie in data/"),
                 html.Button("Excel-Arbeitsmappe", id=f"{PAGE}-xlsx", className="btn",
                             title="alle Tabellen als Blätter, dazu ein Blatt „Quellen“")]),
-        ]), html.Div(data_table(data, name, df), id=f"{PAGE}-table-area"),
+        ]), html.Div(table_area(data, name, chosen), id=f"{PAGE}-table-area"),
             dcc.Download(id=f"{PAGE}-download")),
         card("Datenqualität", quality_section(data)),
         card("Quellen und Lizenzen", sources_section(data)),
@@ -113,11 +120,13 @@ def layout(tabelle=None, **params):
 sync_query(PAGE, ["tabelle"], Input(f"{PAGE}-choice", "value"))
 
 
-@callback(Output(f"{PAGE}-table-area", "children"), Input(f"{PAGE}-choice", "value"), Input("filter-bezirke", "value"))
+@callback(Output(f"{PAGE}-table-area", "children"), Input(f"{PAGE}-choice", "value"), Input("filter-bezirke", "value"),
+          prevent_initial_call=True)
 def show(name, bezirke):
+    """Show another table or Bezirk selection. Not called on page load: the layout holds the table asked for."""
     name = name if name in DATASETS else DEFAULT_VIEW
     data = current()
-    return data_table(data, name, narrowed(data, name, parse({"bezirk": bezirke or ()}, data, ("bezirk",))[0].bezirk))
+    return table_area(data, name, parse({"bezirk": bezirke or ()}, data, ("bezirk",))[0].bezirk)
 
 
 @callback(Output(f"{PAGE}-download", "data"), Input(f"{PAGE}-csv", "n_clicks"),

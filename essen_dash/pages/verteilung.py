@@ -15,7 +15,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from essen_dash import verteilung as vt
 from essen_dash.components import card, chart_block, download_links, notices, sync_query
-from essen_dash.data import AppData, current
+from essen_dash.data import AppData, current, memoized
 from essen_dash.format import de_date, de_number
 from essen_dash.params import SHELL_PARAMS, Params, as_query, key_kennzahlen, parse, plain_number
 from essen_dash.views import View, build
@@ -64,7 +64,23 @@ def method(data: AppData, r: vt.Result) -> html.Dl:
 
 
 def results(data: AppData, p: Params) -> list:
-    """Return everything that follows the setting: sentence, map, ranking, comparison, table and rules."""
+    """Return everything that follows the setting: sentence, map, ranking, comparison, table and rules.
+
+    The settings most visitors see — a preset's total (the default among them) with the default key and no
+    minimum — are built once per bundle; a typed setting is built for its request only, so the memo stays small.
+    """
+    default = Params()
+    if p.key == default.key and p.min == default.min and vt.preset_for(p.unit, p.total) is not None:
+        return common_results(data, p)
+    return build_results(data, p)
+
+
+@memoized
+def common_results(data: AppData, p: Params) -> list:
+    return build_results(data, p)
+
+
+def build_results(data: AppData, p: Params) -> list:
     if not p.key:
         return [html.P("Für diesen Stichtag hat keine Anzahl-Kennzahl Werte für alle neun Bezirke; ein Schlüssel "
                        "lässt sich nicht bilden.", className="notice notice-error")]

@@ -6,7 +6,7 @@ import dash
 from dash import Input, Output, callback, html
 
 from essen_dash.components import card, chart_block, download_links, html_table
-from essen_dash.data import AppData, current
+from essen_dash.data import AppData, current, memoized
 from essen_dash.format import de_date
 from essen_dash.frames import ALLOCATION
 from essen_dash.params import Params, parse
@@ -30,7 +30,10 @@ def formula(data: AppData, p: Params) -> list[tuple[str, str]]:
     ]
 
 
+@memoized
 def content(data: AppData, p: Params) -> list:
+    """Return the page's charts and table (built once per bundle and selection: styling a figure for the screen
+    costs more than everything else of a request)."""
     table = build(data, TABLE.key, p)
     return [
         html.Div(className="grid-2", children=[
