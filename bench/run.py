@@ -4,10 +4,11 @@
 
 1. indicator switch: bytes sent and server time per callback
 2. cold start: process start to first page served
-3. page ready: navigation to map painted, headless Chromium
-4. load: 50 concurrent users (locust, loopback, bounded in time) mixing page loads and callbacks
-5. growth: geometry preparation and callback time with 9, 50 and 5,000 polygons
-6. export: cold and warm static export (bench/export.py)
+3. first paint: navigation to map painted (cold and warm cache) and to the interactive map, headless Chromium
+4. load: 50 concurrent users (locust, loopback, bounded in time) replaying browser sessions over every page and
+   callback (bench/session.json), exports at about one request in ten
+5. growth: the switch callback at 9, 50, 500 and 5,000 areas (bench/growth.py)
+6. export, district pack and export cache (bench/export.py, bench/pack_bench.py)
 """
 
 from __future__ import annotations
@@ -213,61 +214,22 @@ def bench_load(payloads: dict, users: int, seconds: int) -> dict:
                             "--csv", f"{tmp}/r", "--only-summary", "--stop-timeout", "5"],
                            env=env, cwd=ROOT, capture_output=True, timeout=seconds + 120)
             with open(f"{tmp}/r_stats.csv") as fh:
-                total = next(row for row in csv.DictReader(fh) if row["Name"] == "Aggregated")
-            out[name] = {"rps": float(total["Requests/s"]), "p50": float(total["50%"]), "p99": float(total["99%"]),
-                         "errors": int(total["Failure Count"]), "requests": int(total["Request Count"])}
+                rows = list(csv.DictReader(fh))
+            total = next(r for r in rows if r["Name"] == "Aggregated")
+            # our profile names groups (bench/locustfile.py): pages and callbacks apart from exports and static files
+            core = next((r for r in rows if r["Type"] == "GROUP" and r["Name"] == "pages+callbacks"), total)
+            exports = next((r for r in rows if r["Type"] == "GROUP" and r["Name"] == "exports"), None)
+            out[name] = {"rps": float(total["Requests/s"]), "p50": float(core["50%"]), "p99": float(core["99%"]),
+                         "errors": int(core["Failure Count"]), "requests": int(total["Request Count"]),
+                         "export_p99": float(exports["99%"]) if exports else None,
+                         "export_errors": int(exports["Failure Count"]) if exports else 0,
+                         "exports": int(exports["Request Count"]) if exports else 0}
     return out
 
 
-# --- 5. growth ------------------------------------------------------------------------------------
+# --- 5. growth: bench/growth.py (the real switch callback at 9, 50, 500 and 5,000 areas) ------------------------
 
-def bench_growth() -> dict:
-    import geopandas as gpd
-    import numpy as np
-    import pandas as pd
-    import plotly.io as pio
-    import shapely
-
-    from essen_dash.data import load_app_data
-    from essen_dash.figures.choropleth import value_traces
-    from essen_dash.geo import boundaries as B
-    from essen_dash.paths import settings
-
-    data = load_app_data(settings())
-    reg = data.tables["stadtteile_register"]
-    raw = B.find_raw_dir(settings())
-    real = {9: B._prepare_bezirke(raw / B.FILES["bezirke"], reg, []),
-            50: B._prepare_stadtteile(raw / B.FILES["stadtteile"], reg, [])}
-    # 5,000 synthetic units: a 100 × 50 grid over Essen's extent, each square with 40 vertices
-    x0, y0 = 350000, 5690000
-    cells = [shapely.segmentize(shapely.box(x0 + i * 200, y0 + j * 200, x0 + (i + 1) * 200, y0 + (j + 1) * 200), 20)
-             for i in range(100) for j in range(50)]
-    synthetic = gpd.GeoDataFrame({"bezirk_id": ["I"] * len(cells)}, geometry=cells, crs=B.METRIC_CRS).to_crs(4326)
-    ind = data.catalog(data.latest)["origin12_pct"]
-    out = {}
-    for n, gdf in {**real, 5000: synthetic}.items():
-        start = time.perf_counter()
-        web = B.to_web(gdf, B.SIMPLIFY_TOLERANCE_M, B.GAP_WIDTH_M)
-        prep = time.perf_counter() - start
-        frame = pd.DataFrame({"key": [str(i) for i in range(n)], "name": [f"u{i}" for i in range(n)],
-                              "bezirk_id": ["I"] * n, "value": np.linspace(1, 9, n),
-                              "rank": pd.array(range(1, n + 1), dtype="Int64"), "city_value": 4.0})
-        timings, sizes = [], []
-        for _ in range(5):
-            start = time.perf_counter()
-            body = json.dumps([t.to_plotly_json() for t in value_traces(frame, ind, "continuous", "/geo/x")],
-                              cls=pio.json.PlotlyJSONEncoder if hasattr(pio.json, "PlotlyJSONEncoder") else None)
-            timings.append(time.perf_counter() - start)
-            sizes.append(len(body))
-        geojson = web.set_axis(frame["key"].to_numpy()).to_json(drop_id=False)
-        start = time.perf_counter()
-        naive = json.dumps({"data": [{"type": "choropleth", "geojson": json.loads(geojson),
-                                      "locations": frame["key"].tolist(), "z": frame["value"].tolist()}]})
-        naive_s = time.perf_counter() - start
-        out[n] = {"prep_s": prep, "callback_ms": statistics.median(timings) * 1000, "callback_kb": sizes[0] / 1024,
-                  "naive_ms": naive_s * 1000, "naive_kb": len(naive) / 1024}
-    return out
-
+# --- 6. export and district pack: bench/export.py, bench/pack_bench.py ------------------------------------------
 
 # --- report -----------------------------------------------------------------------------------
 
@@ -279,6 +241,8 @@ def machine() -> str:
 
 
 def report(r: dict) -> str:
+    from growth import table as growth_table
+
     sw, cs, pr, ld, gr = r["switch"], r["cold"], r["ready"], r["load"], r["growth"]
     ratio = sw["baseline"]["wire"] / sw["ours"]["wire"]
     lines = [
@@ -309,16 +273,18 @@ def report(r: dict) -> str:
         f"{ld['baseline']['p50']:.0f} / {ld['baseline']['p99']:.0f} ms | p99 ≤ 300 ms |",
         f"| load: errors (of requests) | {ld['ours']['errors']} of {ld['ours']['requests']} | "
         f"{ld['baseline']['errors']} of {ld['baseline']['requests']} | 0 |",
+        f"| load: exports (about one request in ten): p99 / refused | "
+        f"{(ld['ours']['export_p99'] or 0) / 1000:.1f} s / {ld['ours']['export_errors']} of {ld['ours']['exports']} "
+        "| – | |",
         "",
-        "Growth with the number of polygons (geometry preparation: coverage clean + simplify; callback: the "
-        "value traces sent on a switch; naive: a full figure with inline GeoJSON):",
+        "Growth with the number of areas (`bench/growth.py`: the real switch callback through the app; a new view is "
+        "built, a memoized one only sent; naive: a full figure with inline GeoJSON):",
         "",
-        "| polygons | preparation | per polygon | callback | callback size | naive callback | naive size |",
-        "|---|---|---|---|---|---|---|",
+        growth_table(gr),
     ]
-    for n, g in gr.items():
-        lines.append(f"| {n:,} | {g['prep_s']:.2f} s | {g['prep_s'] / n * 1000:.2f} ms | {g['callback_ms']:.1f} ms | "
-                     f"{g['callback_kb']:.0f} KB | {g['naive_ms']:.0f} ms | {g['naive_kb']:.0f} KB |")
+    if "pack" in r:
+        lines += ["", "District pack and export cache (`bench/pack_bench.py`, renderer warm):", "",
+                  "| case | seconds |", "|---|---|"] + [f"| {name} | {sec:.2f} |" for name, sec in r["pack"]]
     if "export" in r:
         lines += ["", "Static export (kaleido, Debian Chromium, renderer kept warm):", "",
                   "| case | seconds |", "|---|---|"]
@@ -341,8 +307,12 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     results: dict = {"users": 50, "seconds": 15 if args.quick else 60}
+    sys.path.insert(0, str(ROOT / "bench"))
+    from growth import run as bench_growth
+    from pack_bench import run as bench_pack
+
     steps = [("switch", bench_switch), ("cold", bench_cold_start), ("ready", bench_page_ready),
-             ("growth", bench_growth)]
+             ("growth", bench_growth), ("pack", bench_pack)]
     for key, fn in steps:
         print(f"… {key}", flush=True)
         results[key] = fn()
@@ -351,7 +321,6 @@ def main() -> None:
                                   "baseline": results["switch"]["baseline_payload"]},
                                  results["users"], results["seconds"])
     print("… export", flush=True)
-    sys.path.insert(0, str(ROOT / "bench"))
     from export import run as export_run
 
     results["export"] = export_run()

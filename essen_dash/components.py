@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from urllib.parse import urlencode
 
 from dash import Input, Output, State, clientside_callback, dcc, html
@@ -54,18 +53,6 @@ def download_links(view: View, p: Params) -> html.Div:
     caption = html.Button("mit Satz", id=f"{view.page}-dl-{view.chart}-caption", className="btn btn-small caption-toggle",
                           title="den beschreibenden Satz unter die Grafik drucken", **{"aria-pressed": "false"})
     return html.Div([html.Span("Herunterladen:", className="hint")] + links + [caption], className="downloads")
-
-
-def pack_links(bezirke: list[str], stichtag: date) -> html.Div:
-    """Return the district pack downloads (PDF for print, PowerPoint, ZIP of 16:9 slides, all nine packs)."""
-    q = f"bezirk={','.join(bezirke)}&stichtag={stichtag.isoformat()}"
-    return html.Div([
-        html.A("Bezirkspaket (PDF)", href=f"/download/pack?{q}&format=pdf", className="btn", id="bezirk-pack-pdf"),
-        html.A("PowerPoint", href=f"/download/pack?{q}&format=pptx", className="btn", id="bezirk-pack-pptx"),
-        html.A("Folien (ZIP mit PNG)", href=f"/download/pack?{q}&format=zip", className="btn", id="bezirk-pack-zip"),
-        html.A("Alle neun Bezirkspakete (ZIP)", href=f"/download/pack?bezirk=alle&stichtag={stichtag.isoformat()}",
-               className="btn", id="bezirk-pack-alle"),
-    ], className="downloads")
 
 
 def sync_query(page: str, names: list[str], *inputs: Input) -> None:

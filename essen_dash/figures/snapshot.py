@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import html
 import math
+import re
+from bisect import bisect_right
 from collections.abc import Iterable
 
-from plotly.colors import get_colorscale, sample_colorscale
+from plotly.colors import get_colorscale, hex_to_rgb
 
 #: room a continuous colour scale takes at the right of the plot area, as plotly.js gives it (pixels)
 COLORBAR = 52
@@ -33,6 +35,23 @@ def rings(geometry: dict) -> Iterable[list]:
         yield from polygon
 
 
+def channels(colour: str) -> tuple[float, ...]:
+    """Return the red, green and blue of ``#rrggbb`` or ``rgb(r, g, b)``."""
+    return tuple(hex_to_rgb(colour) if colour.startswith("#") else
+                 (float(c) for c in re.findall(r"[\d.]+", colour)[:3]))
+
+
+def sample(scale: list, t: float) -> str:
+    """Return the colour at ``t`` (0…1) of a colorscale, as plotly.js interpolates it; at a repeated stop (a
+    stepped scale: one class per step) the upper colour wins, as in plotly.js."""
+    positions = [float(position) for position, _ in scale]
+    i = min(max(bisect_right(positions, t), 1), len(scale) - 1)
+    (p0, c0), (p1, c1) = scale[i - 1], scale[i]
+    share = 0.0 if p1 == p0 else min(1.0, max(0.0, (t - p0) / (p1 - p0)))
+    mixed = [a + (b - a) * share for a, b in zip(channels(c0), channels(c1))]
+    return "rgb({}, {}, {})".format(*(round(c) for c in mixed))
+
+
 def fills(trace: dict) -> list[str | None]:
     """Return the colour of each location of a choropleth trace as plotly.js colours it (None: no value, not
     drawn, so the traces below show through)."""
@@ -46,8 +65,7 @@ def fills(trace: dict) -> list[str | None]:
         half = max(abs(hi - trace["zmid"]), abs(trace["zmid"] - lo))
         lo, hi = trace["zmid"] - half, trace["zmid"] + half
     span = (hi - lo) or 1.0
-    colours = sample_colorscale(scale, [min(1.0, max(0.0, (v - lo) / span)) if not math.isnan(v) else 0.0 for v in z])
-    return [None if math.isnan(v) else c for v, c in zip(z, colours)]
+    return [None if math.isnan(v) else sample(scale, (v - lo) / span) for v in z]
 
 
 class Frame:

@@ -288,8 +288,8 @@ def step(indexes, _ticks, stichtag):
     if kind == TICK["type"]:
         index = ((index or 0) + 1) % len(days)
         return days[index], [index]
-    valid = isinstance(index, int) and 0 <= index < len(days)
-    return (days[index] if valid else no_update), [no_update]
+    valid = isinstance(index, int) and 0 <= index < len(days) and days[index] != stichtag
+    return (days[index] if valid else no_update), [no_update]  # the same Stichtag again would redraw everything
 
 
 @callback(Output(TICK, "disabled"), Output(f"{PAGE}-play", "children"), Input(f"{PAGE}-play", "n_clicks"),

@@ -16,7 +16,7 @@ SNAPSHOT_FILLS_JS = """() => Object.fromEntries(Array.from(document.querySelecto
     .map(p => [p.dataset.loc, getComputedStyle(p).fill]))"""
 #: computed fill of each area plotly.js drew, by location key
 MAP_FILLS_JS = """() => Object.fromEntries(Array.from(document.querySelectorAll('#karte-map .choroplethlocation'))
-    .map(p => [p.__data__.loc, getComputedStyle(p).fill]))"""
+    .filter(p => p.__data__ && p.__data__.loc != null).map(p => [p.__data__.loc, getComputedStyle(p).fill]))"""
 SNAPSHOT_TEXT_JS = """() => Array.from(document.querySelectorAll('#first-paint .snapshot-map text'))
     .map(t => Array.from(t.querySelectorAll('tspan')).map(s => s.textContent).join(' ')).sort()"""
 MAP_TEXT_JS = """() => Array.from(document.querySelectorAll('#karte-map .trace.scattergeo text'))
@@ -53,6 +53,8 @@ def test_the_first_response_draws_the_map_the_app_then_draws(page, app_server, q
 def test_the_picture_stands_where_the_map_will_stand(page, app_server):
     page.goto(app_server.base_url + "/", wait_until="commit")
     page.wait_for_selector(SNAPSHOT_PATHS, state="visible")
+    page.wait_for_function("getComputedStyle(document.querySelector('#first-paint .map-card')).borderTopStyle "
+                           "=== 'solid'")  # the picture as painted with the page's style sheet
     before = page.eval_on_selector("#first-paint .snapshot-map", "e => e.getBoundingClientRect().toJSON()")
     page.wait_for_selector("#first-paint", state="detached")
     page.wait_for_selector(MAP_DRAWN, state="visible")

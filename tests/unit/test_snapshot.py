@@ -62,3 +62,9 @@ def test_an_area_without_a_value_is_not_drawn_by_its_trace():
     assert re.findall(r'data-loc="(\w+)" fill="([^"]+)"', svg) == [("a", "rgb(217, 217, 217)"),
                                                                    ("b", "rgb(217, 217, 217)"),
                                                                    ("b", "rgb(200, 100, 0)")]
+
+
+def test_a_stepped_scale_gives_a_value_on_a_break_the_upper_class():
+    stepped = [[0, "#000000"], [0.5, "#000000"], [0.5, "rgb(200,100,0)"], [1, "rgb(200,100,0)"]]
+    fig = figure(z=[1, 2], zmin=0, zmax=4, colorscale=stepped)
+    assert fills(map_svg(fig, GEOJSON, 300, "x")) == {"a": "rgb(0, 0, 0)", "b": "rgb(200, 100, 0)"}
