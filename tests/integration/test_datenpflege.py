@@ -23,7 +23,7 @@ from essen_dash.tables.db import Store
 from tests.conftest import FIXTURE_DATA
 from tests.integration.conftest import PageLog, Server, free_port, tail, wait_for_health
 from tests.integration.test_a11y import axe_violations
-from tests.integration.test_browser import MAP, MAP_DRAWN, settle, traces, wait_visible
+from tests.integration.test_browser import MAP, MAP_DRAWN, settle, valued_trace, wait_visible
 
 pytestmark = pytest.mark.browser
 
@@ -175,9 +175,7 @@ def test_an_editor_publishes_and_rolls_back_a_new_stichtag_in_the_browser(browse
     # a second browser context sees the new Stichtag on the map
     other, other_page, other_log = wait_for_stichtag(browser, server, expected=True)
     assert other_page.locator(f"#{MAP}-heading").inner_text().count("Stand 31.12.2018") == 1
-    valued = [t for t in traces(other_page) if t["type"] == "choropleth" and t["name"] not in (
-        "kein Wert veröffentlicht", "gesperrt (Geheimhaltung der Quelle)")]
-    assert sorted(loc for t in valued for loc in t["locations"]) == ["I", "II"]
+    assert sorted(valued_trace(other_page)["locations"]) == ["I", "II"]  # the areas coloured by a value
     other_log.assert_clean()
     other.close()
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import shutil
+import sys
 
+import dash
 import pytest
 from pypdf import PdfReader
 
@@ -153,8 +155,11 @@ def test_bad_comparison_answers_400(client, compare, message):
 
 
 def test_profile_pack_links_carry_the_comparison(client, data):
-    from essen_dash.pages.bezirk import content
     from essen_dash.params import Params
+
+    # the page module as Dash imported it (importing it again under its package name would register it twice)
+    content = next(sys.modules[page["module"]] for page in dash.page_registry.values()
+                   if page["module"].endswith("bezirk")).content
 
     def hrefs(p: Params) -> dict[str, str]:
         return {a.id: a.href for part in content(data, "III", p) if getattr(part, "id", None) is None
