@@ -241,8 +241,11 @@ def update(unit, total, minimum, weights, bezirke, stichtag, weight_ids):
     p, bad = parse({"unit": text(unit), "total": text(total), "min": text(minimum),
                     "key": key_from(weights, weight_ids), "bezirk": chosen, "stichtag": text(stichtag)}, data, PARAMS)
     page_notices = [t for name, t in bad.items() if name not in SHELL_PARAMS]
-    return (results(data, p), notices(page_notices), weight_sum_text(weights if isinstance(weights, list) else []),
-            settings_store(p))
+    # the shared filters never make or mend a notice about this page's settings: a notice from the URL stays
+    # when the shell sets the Stichtag or the Bezirke after the page is drawn
+    shell_only = ctx.triggered_id in ("filter-bezirke", "filter-stichtag")
+    return (results(data, p), no_update if shell_only else notices(page_notices),
+            weight_sum_text(weights if isinstance(weights, list) else []), settings_store(p))
 
 
 @callback(Output(f"{PAGE}-unit", "value"), Output(f"{PAGE}-total", "value"), Output(f"{PAGE}-min", "value"),
