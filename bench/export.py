@@ -44,9 +44,13 @@ def run() -> list[tuple[str, float]]:
     return rows
 
 
-if __name__ == "__main__":
-    results = run()
+def print_table(results: list[tuple[str, float]]) -> None:
+    """Print (case, seconds) rows as an aligned table."""
     width = max(len(name) for name, _ in results)
     print(f"{'case':<{width}}  seconds")
     for name, seconds in results:
         print(f"{name:<{width}}  {seconds:7.3f}")
+
+
+if __name__ == "__main__":
+    print_table(run())

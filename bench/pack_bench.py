@@ -68,8 +68,6 @@ def run() -> list[tuple[str, float]]:
 
 
 if __name__ == "__main__":
-    results = run()
-    width = max(len(name) for name, _ in results)
-    print(f"{'case':<{width}}  seconds")
-    for name, seconds in results:
-        print(f"{name:<{width}}  {seconds:7.3f}")
+    from export import print_table  # bench/ is this script's folder, first on the path
+
+    print_table(run())
