@@ -29,6 +29,12 @@ def test_recorded_callbacks_and_pages_exist_in_the_app(app_server):
     assert recorded and recorded <= known, sorted(recorded - known)
     for path in {r["path"] for r in sent if r["method"] == "GET" and not r.get("static")}:
         assert requests.get(app_server.base_url + path, timeout=30).status_code == 200, path
+    # a callback whose inputs changed since the recording answers 400: the replay would measure refusals
+    bodies = {json.dumps(r["body"], sort_keys=True) for r in sent if r["method"] == "POST"}
+    refused = [json.loads(b)["output"] for b in bodies
+               if requests.post(app_server.base_url + "/_dash-update-component", data=b, timeout=30,
+                                headers={"Content-Type": "application/json"}).status_code != 200]
+    assert not refused, refused
     assert {s["name"] for s in recording["sessions"]} >= {"karte", "bezirk", "jobcenter", "verteilung", "daten"}
 
 
