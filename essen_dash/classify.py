@@ -56,7 +56,9 @@ def _continuous(values: np.ndarray, city: float | None, fmt, *, diverging: bool 
     else:
         scale = SEQUENTIAL
     span = (hi - lo) or 1.0
-    colours = [NO_VALUE_COLOUR if np.isnan(v) else sample_colorscale(scale, [(v - lo) / span])[0] for v in values]
+    valued = ~np.isnan(values)
+    sampled = iter(sample_colorscale(scale, list((values[valued] - lo) / span)))
+    colours = [next(sampled) if has else NO_VALUE_COLOUR for has in valued]
     return Classes("diverging" if diverging else "continuous", colours, [], [], [], True,
                    [[i / (len(scale) - 1), c] for i, c in enumerate(scale)], lo, hi, city if diverging else None)
 

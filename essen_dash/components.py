@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 
 from dash import Input, Output, State, clientside_callback, dcc, html
 
+from essen_dash.data import AppData
 from essen_dash.params import Params, as_query
-from essen_dash.views import Chart, View, screen_figure
+from essen_dash.views import Chart, View, build, screen
 
 
 #: German texts of the plotly toolbar and its messages (plotly registers them per graph, offline)
@@ -89,13 +90,14 @@ def heading(chart: Chart) -> list:
         html.P(line, className="chart-subtitle") for line in chart.subtitle.split("<br>") if line]
 
 
-def chart_block(view: View, chart: Chart, p: Params, graph_id: str, height: int | None = None) -> html.Figure:
-    """Return a view on screen: heading, graph, source line, its German caption (the chart's accessible
-    description) and download links; a callback that redraws it updates ``{graph_id}-heading``,
+def chart_block(view: View, data: AppData, p: Params, graph_id: str, height: int | None = None) -> html.Figure:
+    """Return a view of the bundle on screen: heading, graph, source line, its German caption (the chart's
+    accessible description) and download links; a callback that redraws it updates ``{graph_id}-heading``,
     ``-caption`` and ``-dl`` too (see ``chart_parts``)."""
+    chart = build(data, view.key, p)
     return html.Figure([
         html.Div(heading(chart), id=f"{graph_id}-heading"),
-        dcc.Graph(id=graph_id, figure=screen_figure(chart, height), config=GRAPH_CONFIG),
+        dcc.Graph(id=graph_id, figure=screen(data, view.key, p, height), config=GRAPH_CONFIG),
         html.P(chart.source, className="chart-source"),
         html.Figcaption(chart.caption, id=f"{graph_id}-caption", className="caption"),
         html.Div(download_links(view, p), id=f"{graph_id}-dl"),

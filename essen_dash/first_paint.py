@@ -16,7 +16,7 @@ from essen_dash.data import AppData, memoized
 from essen_dash.figures.snapshot import map_svg
 from essen_dash.params import Params, parse
 from essen_dash.shell import BRAND, NAV
-from essen_dash.views import VIEWS, build, screen_figure
+from essen_dash.views import VIEWS, build, screen
 
 KARTE_MAP = VIEWS["karte-map"]
 
@@ -38,7 +38,7 @@ def karte(data: AppData, p: Params) -> str:
     if data.boundaries is None:
         return ""
     chart = build(data, KARTE_MAP.key, p)
-    figure = screen_figure(chart).to_plotly_json()
+    figure = screen(data, KARTE_MAP.key, p)
     svg = map_svg(figure, data.boundaries.geojson(p.level), int(figure["layout"].get("height") or 450),
                   f"Karte: {chart.title}")
     if not svg:

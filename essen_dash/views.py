@@ -2,7 +2,7 @@
 
 A :class:`View` builds a :class:`Chart` — the figure without heading, plus the
 heading, subtitle and source line as text (and, for tables, the table itself).
-The pages show it with the screen style (:func:`screen_figure`), the exports
+The pages show it with the screen style (:func:`screen`), the exports
 re-apply only size, format and the print heading; download links, the export
 route, the district pack and ``essen-dash export`` all look views up here.
 Geometry enters through ``geo``: a URL on screen, the GeoJSON itself in exports.
@@ -10,6 +10,7 @@ Geometry enters through ``geo``: a URL on screen, the GeoJSON itself in exports.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Union
@@ -24,7 +25,7 @@ from essen_dash.figures import jobcenter as jcfig
 from essen_dash.figures.bars import allocation_bars, allocation_scatter, profile, ranking
 from essen_dash.figures.series import series, series_grid
 from essen_dash.figures.choropleth import NO_VALUE_LABEL, choropleth, classes_for, flag_footnote
-from essen_dash.figures.common import base_layout
+from essen_dash.figures.common import HOUSE
 from essen_dash.figures.tables import table_figure
 from essen_dash.format import de_date, de_number
 from essen_dash.frames import (ALLOCATION, LEVELS, UNASSIGNED, allocation_frame, change_frame, change_kennzahl,
@@ -411,15 +412,44 @@ def build(data: AppData, key: str, p: Params, inline_geometry: bool = False) -> 
     return VIEWS[key].build(data, p, geo)
 
 
-def screen_figure(chart: Chart, height: int | None = None) -> go.Figure:
-    """Return the chart styled for the screen; its heading and source line are HTML around it
-    (``components.chart_block``), so they wrap on a phone instead of being cut."""
-    fig = base_layout(go.Figure(chart.figure), "")
-    top = (fig.layout.meta or {}).get("screen_top") if isinstance(fig.layout.meta, dict) else None
-    fig.update_layout(title=None, margin={"t": top or (40 if fig.layout.legend.orientation == "h" else 16)})
+def screen_layout(chart: Chart, height: int | None = None) -> dict:
+    """Return the chart's layout in the house style for the screen (plotly JSON): no heading and no source line
+    in the figure, they are HTML around it (``components.chart_block``) and wrap on a phone instead of being
+    cut. Plain data: the figure was validated when it was built."""
+    layout = merged(chart.figure.layout.to_plotly_json(), HOUSE)
+    layout["template"] = none_template()  # replaced whole, as plotly replaces a template
+    margin = layout.get("margin", {})
+    meta = layout.get("meta")
+    top = meta.get("screen_top") if isinstance(meta, dict) else None
+    horizontal = layout.get("legend", {}).get("orientation") == "h"
+    layout["margin"] = {**margin, "l": margin.get("l", 10), "r": margin.get("r", 10),
+                        "t": top or (40 if horizontal else 16), "b": max(margin.get("b") or 0, 10)}
+    layout.pop("title", None)
     if height:
-        fig.update_layout(height=height)
-    return fig
+        layout["height"] = height
+    return layout
+
+
+def merged(base: dict, extra: dict) -> dict:
+    """Return ``base`` updated by ``extra`` as plotly's ``update_layout`` does: nested dicts key by key."""
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+@functools.cache
+def none_template() -> dict:
+    """Return plotly's ``"none"`` template as the figure JSON carries it."""
+    return go.Figure(layout={"template": "none"}).to_plotly_json()["layout"]["template"]
+
+
+@memoized
+def screen(data: AppData, key: str, p: Params, height: int | None = None) -> dict:
+    """Return a view's figure on screen as plotly JSON data (memoized per bundle: pages ask for the same views
+    again and again). Shared between requests: callers never change it."""
+    chart = build(data, key, p)
+    return {"data": chart.figure.to_plotly_json()["data"], "layout": screen_layout(chart, height)}
 
 
 # pages with views of their own register them on import; importing them here puts every view in the registry

@@ -51,6 +51,8 @@ TOPOJSON_URL = (Path(__file__).resolve().parents[1] / "assets" / "topojson").as_
 #: Exports that render at the same time in one process, and how many more may wait for them.
 MAX_RUNNING = 1
 MAX_WAITING = 3
+#: How much lower the helper process and its Chromium run than the server's workers (``nice``).
+HELPER_NICENESS = 10
 #: Longest wait in the queue before an export is refused (seconds).
 QUEUE_WAIT_S = 15.0
 #: Time budget of one chart, of a district pack (seconds, from leaving the queue).
@@ -386,6 +388,9 @@ def child_main() -> None:
     import asyncio
 
     browser, tmp = sys.argv[1], sys.argv[2]
+    # rendering is batch work: on a busy machine the kernel runs the workers' pages and callbacks first
+    # (Chromium, started from here, inherits the priority)
+    os.nice(HELPER_NICENESS)
     out = os.dup(1)
     os.dup2(2, 1)  # stray output of libraries never enters the answers
     os.set_blocking(0, True)

@@ -8,7 +8,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from essen_dash.components import GRAPH_CONFIG, card, chart_block, download_links, html_table
-from essen_dash.data import AppData, current
+from essen_dash.data import AppData, current, memoized
 from essen_dash.figures.choropleth import locator
 from essen_dash.format import de_date
 from essen_dash.frames import profile_frame
@@ -77,8 +77,9 @@ def pack_links(bezirke: list[str], p: Params) -> html.Div:
     ], className="downloads")
 
 
+@memoized
 def content(data: AppData, path_id: str, p: Params) -> list:
-    """Return the profile's sections, each from its view."""
+    """Return the profile's sections, each from its view (memoized per bundle)."""
     chosen = p.bezirk
     bezirk_id = shown_bezirk(path_id, chosen)
     one = Params(bezirk=(bezirk_id,), stichtag=p.stichtag)
@@ -106,15 +107,15 @@ def content(data: AppData, path_id: str, p: Params) -> list:
             dcc.Link(f"{b}", href=f"/bezirk/{b}{query(bezirk=chosen)}", className="btn") for b in others]),
         kpis,
         html.Div(className="grid-profile", children=[
-            html.Div(chart_block(PROFILE, build(data, PROFILE.key, one), one, f"{PAGE}-profile", 380),
+            html.Div(chart_block(PROFILE, data, one, f"{PAGE}-profile", 380),
                      className="card"),
             card("Lage in der Stadt", small_map),
         ]),
-        *([html.Div(chart_block(SERIES, build(data, SERIES.key, one), one, f"{PAGE}-series"), className="card")]
+        *([html.Div(chart_block(SERIES, data, one, f"{PAGE}-series"), className="card")]
           if len(data.stichtage) > 1 else []),
         card("Stadtteile", html_table(stadtteile.table, f"{PAGE}-stadtteile"),
              html.P(stadtteile.subtitle, className="hint"), download_links(STADTTEILE, one)),
-        html.Div(chart_block(HEATMAP, build(data, HEATMAP.key, one), one, f"{PAGE}-jobcenter"), className="card"),
+        html.Div(chart_block(HEATMAP, data, one, f"{PAGE}-jobcenter"), className="card"),
         card("Wie der Stadtwert gebildet wird", html.Dl(
             [item for r in rows.itertuples() for item in (html.Dt(r.label), html.Dd(r.city_formula))],
             className="meta")),

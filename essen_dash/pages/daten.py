@@ -137,11 +137,17 @@ def download(_csv, _contract, _xlsx, name, bezirke):
     name = name if name in DATASETS else DEFAULT_VIEW
     data = current()
     chosen = parse({"bezirk": bezirke or ()}, data, ("bezirk",))[0].bezirk
+    return download_of(data, dash.ctx.triggered_id, name, chosen)
+
+
+@memoized
+def download_of(data: AppData, trigger: str, name: str, chosen: tuple[str, ...]) -> dict:
+    """Return a download of the Daten page (memoized per bundle: the workbook of every table takes a while)."""
     suffix = f"_{'-'.join(chosen)}" if chosen else ""
-    if dash.ctx.triggered_id == f"{PAGE}-xlsx":
+    if trigger == f"{PAGE}-xlsx":
         frames = {n: narrowed(data, n, chosen) for n in DATASETS}
         return dcc.send_bytes(workbook(data, frames), f"essen-tabellen{suffix}.xlsx")
     df = narrowed(data, name, chosen)
-    if dash.ctx.triggered_id == f"{PAGE}-csv-contract":
+    if trigger == f"{PAGE}-csv-contract":
         return dcc.send_bytes(contract_csv(name, df), f"essen-{name}{suffix}.csv")
     return dcc.send_bytes(german_csv(data, name, df), f"essen-{name}{suffix}_excel.csv")

@@ -11,7 +11,7 @@ from essen_dash.figures import jobcenter as jcfig
 from essen_dash.format import de_date
 from essen_dash.frames import UNASSIGNED, jobcenter_matrix
 from essen_dash.params import SHELL_PARAMS, Params, jobcenter_groups, parse
-from essen_dash.views import VIEWS, build
+from essen_dash.views import VIEWS
 
 dash.register_page(__name__, path="/jobcenter", name="JobCenter", title="JobCenter – Sozialdaten Essen", order=2)
 
@@ -46,11 +46,11 @@ def layout(**params):
             className="control wide")]),
         html.Div(className="grid-2", children=[
             html.Div(map_area(data, p), className="card map-card", id=f"{PAGE}-map-area"),
-            html.Div([html.Div(chart_block(BARS, build(data, BARS.key, p), p, f"{PAGE}-bars"), className="card",
+            html.Div([html.Div(chart_block(BARS, data, p, f"{PAGE}-bars"), className="card",
                                id=f"{PAGE}-bars-area"),
                       card("Zur Karte", html.Div(notes(data, p), id=f"{PAGE}-notes"))]),
         ]),
-        html.Div(chart_block(HEATMAP, build(data, HEATMAP.key, p), p, f"{PAGE}-heatmap"), className="card",
+        html.Div(chart_block(HEATMAP, data, p, f"{PAGE}-heatmap"), className="card",
                  id=f"{PAGE}-heatmap-area"),
     ])
 
@@ -59,7 +59,7 @@ def map_area(data: AppData, p: Params):
     if data.boundaries is None:
         return html.Div("Karte nicht verfügbar: keine Grenzdateien gefunden.", className="notice notice-error",
                         id=f"{PAGE}-map-missing")
-    return chart_block(MAP, build(data, MAP.key, p), p, f"{PAGE}-map")
+    return chart_block(MAP, data, p, f"{PAGE}-map")
 
 
 def notes(data: AppData, p: Params) -> list:
@@ -86,8 +86,8 @@ def notes(data: AppData, p: Params) -> list:
 @memoized
 def page_outputs(data: AppData, p: Params) -> tuple:
     """Return the three views and the notes for one origin group, selection and Stichtag (memoized per bundle)."""
-    return (map_area(data, p), chart_block(BARS, build(data, BARS.key, p), p, f"{PAGE}-bars"),
-            chart_block(HEATMAP, build(data, HEATMAP.key, p), p, f"{PAGE}-heatmap"), notes(data, p))
+    return (map_area(data, p), chart_block(BARS, data, p, f"{PAGE}-bars"),
+            chart_block(HEATMAP, data, p, f"{PAGE}-heatmap"), notes(data, p))
 
 
 #: what of the JobCenter map stays when only the origin group changes: the areas' shapes and where labels sit
@@ -105,7 +105,7 @@ def group_patch(data: AppData, p: Params) -> Patch | None:
     patch = Patch()
     for i, trace in enumerate(graph.figure["data"]):
         patch["props"]["children"][1]["props"]["figure"]["data"][i].update(
-            {k: v for k, v in trace.to_plotly_json().items() if k not in GEOMETRY_KEYS})
+            {k: v for k, v in trace.items() if k not in GEOMETRY_KEYS})
     patch["props"]["children"][0] = heading_div
     patch["props"]["children"][3] = caption
     patch["props"]["children"][4] = links

@@ -15,7 +15,7 @@ from essen_dash.format import de_date, de_number
 from essen_dash.frames import LEVELS, change_of, kennzahl_frame, level_areas
 from essen_dash.params import SHELL_PARAMS, Params, parse, query
 from essen_dash.tables.schema import BEZIRK_IDS
-from essen_dash.views import VIEWS, build, screen_figure
+from essen_dash.views import VIEWS, build, screen
 
 dash.register_page(__name__, path="/", name="Karte", title="Karte – Sozialdaten Essen", order=0)
 
@@ -54,8 +54,8 @@ def switch_outputs(data: AppData, p: Params):
     """Return what a switch sends (memoized): the map's traces — whole, for another level, and as sent when the
     level stays (values only, see ``choropleth.switched``) — and legend, the ranking, metadata, captions, links."""
     map_chart, ranking_chart = build(data, MAP.key, p), build(data, RANKING.key, p)
-    fig = screen_figure(map_chart).to_plotly_json()
-    ranking = screen_figure(ranking_chart, RANKING_HEIGHT).to_plotly_json()
+    fig = screen(data, MAP.key, p)
+    ranking = screen(data, RANKING.key, p, RANKING_HEIGHT)
     return ((fig["data"], switched(fig["data"])), fig["layout"]["legend"], ranking, metadata(data, p),
             download_links(MAP, p), download_links(RANKING, p), map_chart.caption, ranking_chart.caption,
             heading(map_chart), heading(ranking_chart), table_block(data, p))
@@ -131,7 +131,7 @@ def layout(**params):
     page_notices = [text for name, text in bad.items() if name not in SHELL_PARAMS]
     catalog = data.catalog(p.stichtag)
     if data.boundaries is not None:
-        map_area = chart_block(MAP, build(data, MAP.key, p), p, f"{PAGE}-map")
+        map_area = chart_block(MAP, data, p, f"{PAGE}-map")
     else:
         map_area = html.Div([html.P("Die Karte kann nicht gezeigt werden, weil keine Grenzdateien gefunden wurden."),
                              html.P(data.geometry_problem)], id=f"{PAGE}-map-missing", className="notice notice-error")
@@ -155,7 +155,7 @@ def layout(**params):
             html.Div([map_area], className="card map-card"),
             html.Div(className="side", children=[
                 card("Über diese Kennzahl", html.Div(metadata(data, p), id=f"{PAGE}-meta")),
-                html.Div(chart_block(RANKING, build(data, RANKING.key, p), p, f"{PAGE}-ranking", RANKING_HEIGHT),
+                html.Div(chart_block(RANKING, data, p, f"{PAGE}-ranking", RANKING_HEIGHT),
                          className="card"),
                 card_area(table_block(data, p)),
                 html.Nav([html.Span("Bezirksprofil öffnen: ", className="hint")] + [

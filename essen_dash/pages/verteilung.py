@@ -33,7 +33,7 @@ NUMERIC = re.compile(r"^[+\-−]?\d")
 
 def chart_figure(view: View, p: Params, graph_id: str, data: AppData) -> html.Figure:
     """Return one view as every page shows it: heading, graph, source, German caption, downloads."""
-    return chart_block(view, build(data, view.key, p), p, graph_id)
+    return chart_block(view, data, p, graph_id)
 
 
 def table(frame, table_id: str) -> html.Table:

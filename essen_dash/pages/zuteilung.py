@@ -37,8 +37,8 @@ def content(data: AppData, p: Params) -> list:
     table = build(data, TABLE.key, p)
     return [
         html.Div(className="grid-2", children=[
-            html.Div(chart_block(BARS, build(data, BARS.key, p), p, f"{PAGE}-bars"), className="card"),
-            html.Div(chart_block(SCATTER, build(data, SCATTER.key, p), p, f"{PAGE}-scatter"), className="card"),
+            html.Div(chart_block(BARS, data, p, f"{PAGE}-bars"), className="card"),
+            html.Div(chart_block(SCATTER, data, p, f"{PAGE}-scatter"), className="card"),
         ]),
         card("Werte" + (f" der ausgewählten Bezirke ({', '.join(p.bezirk)})" if p.bezirk else ""),
              html_table(table.table, f"{PAGE}-table"), download_links(TABLE, p)),

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import xml.etree.ElementTree as ET
 from datetime import date
 
+import plotly.graph_objects as go
 import pytest
+from plotly.io.json import to_json_plotly
 from pypdf import PdfReader
 
 from essen_dash import paths
@@ -18,7 +21,7 @@ from essen_dash.data import load_app_data
 from essen_dash.export.charts import print_figure
 from essen_dash.figures.choropleth import VALUES
 from essen_dash.params import Params
-from essen_dash.views import VIEWS, build, screen_figure
+from essen_dash.views import VIEWS, build, screen
 
 DAY = date(2016, 9, 30)
 VALUE_FIELDS = ("x", "y", "z", "locations", "text", "lon", "lat")
@@ -29,29 +32,29 @@ def data():
     return load_app_data(paths.settings())
 
 
-def values(fig) -> list:
-    """Return what a figure shows: every trace's data fields (tables: their cells), not its styling."""
+def values(figure) -> list:
+    """Return what a figure shows as sent to plotly.js (arrays as plotly encodes them): every trace's data fields
+    (tables: their cells), not its styling."""
     out = []
-    for trace in fig.data:
-        if trace.type == "table":
-            out.append([list(c) for c in trace.cells.values])
+    for trace in json.loads(to_json_plotly(figure))["data"]:
+        if trace["type"] == "table":
+            out.append([list(c) for c in trace["cells"]["values"]])
             continue
-        out.append({f: [list(v) if hasattr(v, "__len__") and not isinstance(v, str) else v
-                        for v in getattr(trace, f)]
-                    for f in VALUE_FIELDS if getattr(trace, f, None) is not None})
+        out.append({f: [list(v) if isinstance(v, (list, tuple)) else v for v in trace[f]]
+                    if isinstance(trace[f], (list, tuple)) else trace[f] for f in VALUE_FIELDS if f in trace})
     return out
 
 
 @pytest.mark.parametrize("key", list(VIEWS))
 def test_screen_and_export_show_the_same_values(data, key):
     p = Params(stichtag=DAY, bezirk=("III",), gruppe="Bulgarien", indicator="bg_ro_pct", level="stadtteil")
-    screen = screen_figure(build(data, key, p))
+    shown = screen(data, key, p)
     printed = print_figure(build(data, key, p, inline_geometry=True))
-    assert values(screen) == values(printed)
-    assert len(values(screen)) >= 1
+    assert values(shown) == values(printed)
+    assert len(values(shown)) >= 1
     title = build(data, key, p).title
     assert title in printed.layout.title.text  # printed: heading in the figure; on screen it is HTML around it
-    assert not screen.layout.title.text
+    assert "title" not in shown["layout"]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +75,8 @@ def with_new_row(tmp_path_factory):
 def test_a_new_catalog_row_is_on_the_map(with_new_row):
     data = load_app_data(paths.settings(data_dir=with_new_row))
     chart = build(data, "karte-map", Params(indicator="bg_ro_count", stichtag=DAY))
-    trace = screen_figure(chart).data[VALUES]  # the values trace: every area, z missing where none
+    # the values trace: every area, z missing where none
+    trace = go.Figure(screen(data, "karte-map", Params(indicator="bg_ro_count", stichtag=DAY))).data[VALUES]
     assert trace.type == "choropleth" and trace.name == "Bulgarien/Rumänien (Personen)"
     assert dict(zip(trace.locations, trace.z))["III"] == 1507 and chart.title == "Personen aus Bulgarien und Rumänien"
 

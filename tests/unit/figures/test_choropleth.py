@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from essen_dash.figures.choropleth import (BACKGROUND, EXTRA_SLOTS, MAX_LABELS, NO_VALUE_LABEL, SWITCHED, VALUES,
@@ -196,9 +197,9 @@ def test_figures_carry_no_default_template(app_data):
     import json
 
     from essen_dash.params import Params
-    from essen_dash.views import build, screen_figure
+    from essen_dash.views import screen
 
-    fig = screen_figure(build(app_data, "karte-ranking", Params(indicator="bg_pct", stichtag=DAY)))
+    fig = go.Figure(screen(app_data, "karte-ranking", Params(indicator="bg_pct", stichtag=DAY)))
     assert len(json.dumps(fig.to_plotly_json()["layout"].get("template", {}))) < 100
     assert len(fig.to_json()) < 6000
 
