@@ -279,7 +279,8 @@ def report(r: dict) -> str:
     lines += [
         f"| load, {r['users']} users × {r['seconds']} s: requests/s | {ld['ours']['rps']:.0f} | "
         f"{ld['baseline']['rps']:.0f} | |",
-        f"| load, pages and callbacks (after a {LOAD_WARM_UP_S} s warm-up): p50 / p99 | {ld['ours']['p50']:.0f} / {ld['ours']['p99']:.0f} ms | "
+        f"| load, pages and callbacks (after a {LOAD_WARM_UP_S} s warm-up): p50 / p99 | "
+        f"{ld['ours']['p50']:.0f} / {ld['ours']['p99']:.0f} ms | "
         f"{ld['baseline']['p50']:.0f} / {ld['baseline']['p99']:.0f} ms | p99 ≤ 300 ms |",
         f"| load, pages and callbacks: errors | {ld['ours']['errors']} of {ld['ours']['requests']} | "
         f"{ld['baseline']['errors']} of {ld['baseline']['requests']} | 0 |",

@@ -412,11 +412,11 @@ def build(data: AppData, key: str, p: Params, inline_geometry: bool = False) -> 
     return VIEWS[key].build(data, p, geo)
 
 
-def screen_layout(chart: Chart, height: int | None = None) -> dict:
-    """Return the chart's layout in the house style for the screen (plotly JSON): no heading and no source line
-    in the figure, they are HTML around it (``components.chart_block``) and wrap on a phone instead of being
-    cut. Plain data: the figure was validated when it was built."""
-    layout = merged(chart.figure.layout.to_plotly_json(), HOUSE)
+def screen_layout(built: dict, height: int | None = None) -> dict:
+    """Return a built figure's layout (plotly JSON) in the house style for the screen: no heading and no source
+    line in the figure, they are HTML around it (``components.chart_block``) and wrap on a phone instead of
+    being cut. Plain data: the figure was validated when it was built."""
+    layout = merged(built, HOUSE)
     layout["template"] = none_template()  # replaced whole, as plotly replaces a template
     margin = layout.get("margin", {})
     meta = layout.get("meta")
@@ -448,8 +448,8 @@ def none_template() -> dict:
 def screen(data: AppData, key: str, p: Params, height: int | None = None) -> dict:
     """Return a view's figure on screen as plotly JSON data (memoized per bundle: pages ask for the same views
     again and again). Shared between requests: callers never change it."""
-    chart = build(data, key, p)
-    return {"data": chart.figure.to_plotly_json()["data"], "layout": screen_layout(chart, height)}
+    figure = build(data, key, p).figure.to_plotly_json()
+    return {"data": figure["data"], "layout": screen_layout(figure["layout"], height)}
 
 
 # pages with views of their own register them on import; importing them here puts every view in the registry

@@ -18,7 +18,7 @@ from essen_dash.components import card, chart_block, download_links, notices, sy
 from essen_dash.data import AppData, current, memoized
 from essen_dash.format import de_date, de_number
 from essen_dash.params import SHELL_PARAMS, Params, as_query, key_kennzahlen, parse, plain_number
-from essen_dash.views import View, build
+from essen_dash.views import build
 
 dash.register_page(__name__, path="/verteilung", name="Verteilung", title="Verteilung – Sozialdaten Essen", order=4)
 
@@ -30,11 +30,6 @@ NUMERIC = re.compile(r"^[+\-−]?\d")
 
 
 # --- pieces of the page --------------------------------------------------------------------------------------
-
-def chart_figure(view: View, p: Params, graph_id: str, data: AppData) -> html.Figure:
-    """Return one view as every page shows it: heading, graph, source, German caption, downloads."""
-    return chart_block(view, data, p, graph_id)
-
 
 def table(frame, table_id: str) -> html.Table:
     """Return display strings as an HTML table; columns of figures (blank cells aside) align right."""
@@ -86,17 +81,17 @@ def build_results(data: AppData, p: Params) -> list:
                        "lässt sich nicht bilden.", className="notice notice-error")]
     r = vt.compute(data, p)
     if data.boundaries is not None:
-        map_area = chart_figure(vt.MAP, p, f"{PAGE}-map", data)
+        map_area = chart_block(vt.MAP, data, p, f"{PAGE}-map")
     else:
         map_area = html.Div([html.P("Die Karte kann nicht gezeigt werden, weil keine Grenzdateien gefunden wurden."),
                              html.P(data.geometry_problem)], id=f"{PAGE}-map-missing", className="notice notice-error")
     return [
         html.P(vt.explanation(r), id=f"{PAGE}-explain", className="explain"),
         html.Div(map_area, className="card map-card"),
-        html.Div(chart_figure(vt.RANKING, p, f"{PAGE}-ranking", data), className="card"),
+        html.Div(chart_block(vt.RANKING, data, p, f"{PAGE}-ranking"), className="card"),
         card("Ergebnis je Bezirk", table(vt.result_table(r), f"{PAGE}-table"), download_links(vt.TABLE, p)),
         card("Vergleich mit der Zuteilung der Projektwohnungen",
-             chart_figure(vt.COMPARISON, p, f"{PAGE}-comparison", data),
+             chart_block(vt.COMPARISON, data, p, f"{PAGE}-comparison"),
              table(vt.comparison_table(r), f"{PAGE}-comparison-table")),
         card("Schlüssel, Rundung und Quellen", method(data, r)),
     ]
