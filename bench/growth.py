@@ -67,10 +67,11 @@ def synthetic(real, web):
     values = t["values"]
     rows = []
     for day in t.stichtage:
+        # an area's state holds for all its figures: a count withheld for secrecy withholds its share too
+        state = rng.choice(["published", "withheld", "missing"], n, p=[0.95, 0.02, 0.03])
+        keep = state != "missing"
         for key in KENNZAHLEN + COUNTS:
             v = (rng.integers(5, 400, n) / 10.0) if key.endswith("_pct") else rng.integers(10, 5000, n).astype(float)
-            state = rng.choice(["published", "withheld", "missing"], n, p=[0.95, 0.02, 0.03])
-            keep = state != "missing"
             rows.append(pd.DataFrame({"stichtag": day, "level": "stadtteil", "area": register["stadtteil_nr"].astype(str)[keep],
                                       "kennzahl": key, "value": np.where(state == "withheld", np.nan, v)[keep],
                                       "state": state[keep], "source": "synthetisch"}))
@@ -104,8 +105,9 @@ def measure_switch(app, payload: dict, *, new: bool) -> dict:
     before (memoized)."""
     from essen_dash.classify import SCHEMES
 
-    views = [(k, s) for s in SCHEMES for k in KENNZAHLEN][:RUNS + 1] if new else \
-        [(KENNZAHLEN[i % 2], "continuous") for i in range(RUNS + 1)]
+    shown = [(KENNZAHLEN[i % 2], "continuous") for i in range(RUNS + 1)]
+    # new views: every other one of those never shown, so each scheme takes its turn
+    views = [(k, s) for s in SCHEMES for k in KENNZAHLEN if (k, s) not in shown][::2][:RUNS + 1] if new else shown
     times, raw, wire, map_raw = [], [], [], []
     with app.server.test_client() as client:
         for i, (kennzahl, scheme) in enumerate(views):

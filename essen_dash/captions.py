@@ -25,24 +25,25 @@ def against_city(value: float, city: float, decimals: int) -> str:
 
 def kennzahl_sentence(frame: pd.DataFrame, k: Kennzahl, selected: frozenset[str] = frozenset()) -> str:
     """Describe one Kennzahl over the areas of a frame (``kennzahl_frame``)."""
-    valued = frame[frame["value"].notna()]
-    if valued.empty:
+    values, names_of = frame["value"].to_numpy(dtype=float, na_value=np.nan), frame["name"].to_numpy()
+    valued = ~np.isnan(values)
+    if not valued.any():
         return f"{k.label}: für diese Gebiete ist kein Wert veröffentlicht."
-    top = valued[valued["value"] == valued["value"].max()]
-    low = valued[valued["value"] == valued["value"].min()]
-    text = (f"{k.label}: am höchsten in {names(top['name'].tolist())} ({k.format(top['value'].iloc[0])}), "
-            f"am niedrigsten in {names(low['name'].tolist())} ({k.format(low['value'].iloc[0])})")
+    high, low = values[valued].max(), values[valued].min()
+    text = (f"{k.label}: am höchsten in {names(names_of[values == high].tolist())} ({k.format(high)}), "
+            f"am niedrigsten in {names(names_of[values == low].tolist())} ({k.format(low)})")
     city = float(frame["city_value"].iloc[0])
     text += f"; Gesamtstadt {k.format(city)}." if not np.isnan(city) else "; einen Wert der Gesamtstadt gibt es nicht."
-    missing = len(frame) - len(valued)
+    missing = len(frame) - int(valued.sum())
     if missing:
         text += f" Für {missing} von {len(frame)} Gebieten ist kein Wert veröffentlicht."
-    for row in frame[frame["key"].isin(selected) & frame["value"].notna()].itertuples():
-        if not np.isnan(city):
-            text += (f" {row.name} liegt mit {k.format(row.value)} {against_city(row.value, city, k.decimals)} "
-                     "dem Wert der Gesamtstadt.")
-    for row in frame[frame["flag"] != ""].itertuples():
-        text += f" {row.name} (*): {row.flag}."
+    chosen = frame["key"].isin(selected).to_numpy() & valued
+    if not np.isnan(city):
+        for name, value in zip(names_of[chosen], values[chosen]):
+            text += f" {name} liegt mit {k.format(value)} {against_city(value, city, k.decimals)} dem Wert der Gesamtstadt."
+    flags = frame["flag"].to_numpy()
+    for name, flag in zip(names_of[flags != ""], flags[flags != ""]):
+        text += f" {name} (*): {flag}."
     return text
 
 

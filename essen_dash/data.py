@@ -63,8 +63,13 @@ class AppData:
 
     def sources(self, stichtag: date) -> list[str]:
         """Return who delivered the values of ``stichtag`` (e.g. ``Stadt Essen, FB 12``), in order of delivery."""
+        return self._sources.get(stichtag, [])
+
+    @functools.cached_property
+    def _sources(self) -> dict[date, list[str]]:
+        """Who delivered the values, per Stichtag (asked for by every view's source line)."""
         v = self.tables["values"]
-        return list(dict.fromkeys(v[v["stichtag"] == stichtag]["source"]))
+        return {day: list(found) for day, found in v.groupby("stichtag", sort=False)["source"].unique().items()}
 
     def jobcenter_stichtag(self, stichtag: date) -> date:
         """Return the JobCenter Stichtag shown with ``stichtag``: the one published with it, else the latest one

@@ -44,13 +44,25 @@ CHANGE_SCHEME = "deviation"
 class Chart:
     """What a view shows: the figure (no heading), its heading and source, and for tables the table."""
 
-    figure: go.Figure
+    #: the figure; or the figure as plotly JSON (a map of thousands of areas: the screen sends it as it is, only an
+    #: export makes a plotly figure of it); or a function drawing it when first asked for (a table: screens show
+    #: the table itself, only exports draw it)
+    drawing: go.Figure | dict | Callable[[], go.Figure]
     title: str
     subtitle: str
     source: str
     table: pd.DataFrame | None = None
     #: a German sentence saying what the chart shows (accessible description, alt text, speaker notes)
     caption: str = ""
+
+    @functools.cached_property
+    def figure(self) -> go.Figure:
+        drawing = self.drawing
+        return drawing() if callable(drawing) else go.Figure(drawing) if isinstance(drawing, dict) else drawing
+
+    def plotly_json(self) -> dict:
+        """Return the figure as plotly JSON (shared: callers never change it)."""
+        return self.drawing if isinstance(self.drawing, dict) else self.figure.to_plotly_json()
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,13 @@ def karte_ranking(data: AppData, p: Params, geo: Geo) -> Chart:
                  sources(data, p, geometry=False), caption=sentence(data, p, frame, k, p.selected))
 
 
+def written(k: Kennzahl, values: pd.Series, empty: list[str]) -> list[str]:
+    """Return each value as ``k`` writes it, and where there is none the text in ``empty``; each distinct value is
+    formatted once (thousands of areas share a few hundred values)."""
+    distinct = {v: k.format(v) for v in values.dropna().unique()}
+    return [distinct[v] if v == v else e for v, e in zip(values.to_numpy(dtype=float, na_value=float("nan")), empty)]
+
+
 def karte_table(data: AppData, p: Params, geo: Geo) -> Chart:
     """The Karte's figures as a table: every area of the level with its value — comparing, both values and the
     change; an area without a value says so in words."""
@@ -124,15 +143,14 @@ def karte_table(data: AppData, p: Params, geo: Geo) -> Chart:
     shown_k, frame, _ = shown(data, p, p.level)
     empty = {"withheld": "gesperrt", "no_comparison": "kein Vergleich möglich"}
     rows = frame[frame["bezirk_id"].isin(p.bezirk)] if p.bezirk else frame
-    text = [shown_k.format(v) if pd.notna(v) else empty.get(state, NO_VALUE_LABEL)
-            for v, state in zip(rows["value"], rows["state"])]
+    text = written(shown_k, rows["value"], [empty.get(state, NO_VALUE_LABEL) for state in rows["state"].to_numpy()])
     if p.compare is None:
         table = pd.DataFrame({"Gebiet": rows["name"], f"{k.short} ({k.unit})": text,
-                              "Rang": [f"{r}" if pd.notna(r) else "–" for r in rows["rank"]]})
+                              "Rang": rows["rank"].astype("string").fillna("–").tolist()})
     else:
         table = pd.DataFrame({"Gebiet": rows["name"],
-                              de_date(p.compare): [k.format(v) if pd.notna(v) else NO_VALUE_LABEL for v in rows["before"]],
-                              de_date(p.stichtag): [k.format(v) if pd.notna(v) else NO_VALUE_LABEL for v in rows["now"]],
+                              de_date(p.compare): written(k, rows["before"], [NO_VALUE_LABEL] * len(rows)),
+                              de_date(p.stichtag): written(k, rows["now"], [NO_VALUE_LABEL] * len(rows)),
                               f"Veränderung ({shown_k.unit})": text})
     return _table_chart(table, f"{shown_k.label if p.compare else k.label}: Tabelle",
                         f"{LEVELS[p.level]}, {period(data, p)} · {filter_text(p)}", sources(data, p, geometry=False))
@@ -346,7 +364,7 @@ def bezirk_stadtteile(data: AppData, p: Params, geo: Geo) -> Chart:
 
 
 def _table_chart(table: pd.DataFrame, title: str, subtitle: str, source: str) -> Chart:
-    return Chart(table_figure(table), title, subtitle, source, table)
+    return Chart(functools.partial(table_figure, table), title, subtitle, source, table)
 
 
 VIEWS: dict[str, View] = {v.key: v for v in (
@@ -448,7 +466,7 @@ def none_template() -> dict:
 def screen(data: AppData, key: str, p: Params, height: int | None = None) -> dict:
     """Return a view's figure on screen as plotly JSON data (memoized per bundle: pages ask for the same views
     again and again). Shared between requests: callers never change it."""
-    figure = build(data, key, p).figure.to_plotly_json()
+    figure = build(data, key, p).plotly_json()
     return {"data": figure["data"], "layout": screen_layout(figure["layout"], height)}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from _plotly_utils.utils import to_typed_array_spec
 
 from essen_dash.classify import NO_VALUE_COLOUR, SCHEMES, Classes
 from essen_dash.figures.common import HIGHLIGHT
@@ -72,13 +73,24 @@ def number(column: str, decimals: int, unit: str) -> str:
     return f"%{{{column}:,.{decimals}f}}" + (f" {template_text(unit)}" if unit else "")
 
 
-def _present(values: pd.Series, where: np.ndarray) -> list:
-    """Return values as a JSON-ready list: numbers where ``where`` holds (whole ones as integers, the shorter
-    text), ``None`` elsewhere."""
-    numbers = values.to_numpy(dtype=float, na_value=np.nan)
-    keep = where & ~np.isnan(numbers)
+def _numbers(values: pd.Series, where: np.ndarray) -> np.ndarray:
+    """Return values as floats where ``where`` holds, NaN elsewhere."""
+    return np.where(where, values.to_numpy(dtype=float, na_value=np.nan), np.nan)
+
+
+def _listed(numbers: np.ndarray) -> list:
+    """Return numbers as a JSON-ready list: whole ones as integers (the shorter text), ``None`` for NaN."""
+    keep = ~np.isnan(numbers)
     whole = keep & (numbers == np.round(numbers)) & (np.abs(numbers) < 2 ** 53)
-    return [int(v) if w else float(v) if k else None for v, k, w in zip(numbers.tolist(), keep, whole)]
+    out = numbers.astype(object)
+    out[whole] = numbers[whole].astype(np.int64)
+    out[~keep] = None
+    return out.tolist()
+
+
+def _present(values: pd.Series, where: np.ndarray) -> list:
+    """Return values as a JSON-ready list: numbers where ``where`` holds, ``None`` elsewhere."""
+    return _listed(_numbers(values, where))
 
 
 def value_hover(frame: pd.DataFrame, indicator: Kennzahl) -> tuple[str, list]:
@@ -89,7 +101,7 @@ def value_hover(frame: pd.DataFrame, indicator: Kennzahl) -> tuple[str, list]:
     """
     valued = frame["value"].notna().to_numpy()
     n = int(valued.sum())
-    columns: list[list] = [_present(frame["rank"], valued)]
+    columns: list = [_numbers(frame["rank"], valued)]  # numbers as arrays, texts as lists
     parts = []
     if indicator.signed:  # "+" only where the rounded value is above 0, as ``Kennzahl.format`` writes it
         sign = np.where(frame["value"].round(indicator.decimals).to_numpy() > 0, "+", "")
@@ -101,11 +113,11 @@ def value_hover(frame: pd.DataFrame, indicator: Kennzahl) -> tuple[str, list]:
     if counted[valued].any():
         if counted[valued].all() and numeric and "before" in frame:  # a change: "(4,2 % → 4,1 %)"
             d, unit = int(frame["count_decimals"].iloc[0]), frame["count_unit"].iloc[0]
-            columns += [_present(frame["before"], valued), _present(frame["now"], valued)]
+            columns += [_numbers(frame["before"], valued), _numbers(frame["now"], valued)]
             parts.append(f" ({number(f'customdata[{len(columns) - 2}]', d, unit)} → "
                          f"{number(f'customdata[{len(columns) - 1}]', d, unit)})")
         elif counted[valued].all() and numeric and "count" in frame:  # a share and its count: "(4.162 Personen)"
-            columns.append(_present(frame["count"], valued))
+            columns.append(_numbers(frame["count"], valued))
             parts.append(f" ({number(f'customdata[{len(columns) - 1}]', int(frame['count_decimals'].iloc[0]), frame['count_unit'].iloc[0])})")
         else:  # some values without their count: the written counts themselves
             columns.append(np.where(valued, [f" ({c})" if c else "" for c in frame["count_text"]], None).tolist())
@@ -123,18 +135,24 @@ def value_hover(frame: pd.DataFrame, indicator: Kennzahl) -> tuple[str, list]:
     return template, customdata
 
 
-def packed(columns: list[list], valued: np.ndarray):
-    """Return the tooltip's columns per area as compactly as they travel: whole numbers as a typed array (plotly
-    sends it base64-encoded: 2 bytes an area for a rank, 4 for a count), anything else as JSON rows. Areas
-    without a value are never hovered in this trace; their entries are 0 or null."""
-    if all(isinstance(v, int) for column in columns for v, ok in zip(column, valued) if ok):
-        numbers = np.array([[v if ok else 0 for v, ok in zip(column, valued)] for column in columns], dtype=np.int64)
-        small = numbers.min(initial=0) >= 0 and numbers.max(initial=0) < 2 ** 16
-        numbers = numbers.astype(np.uint16 if small else np.int32 if np.abs(numbers).max(initial=0) < 2 ** 31 else float)
-        return numbers[0] if len(columns) == 1 else numbers.T.copy()
-    if len(columns) == 1:
-        return columns[0]
-    return [list(row) if ok else None for row, ok in zip(zip(*columns), valued)]
+def packed(columns: list, valued: np.ndarray):
+    """Return the tooltip's columns per area (numbers as arrays, NaN where an area has none; texts as lists) as
+    compactly as they travel: whole numbers as a typed array (base64, as plotly encodes it: 2 bytes an area for a
+    rank, 4 for a count), anything else as JSON rows. Areas without a value are never hovered in this trace; their
+    entries are 0 or null."""
+    if all(isinstance(column, np.ndarray) for column in columns):
+        block = np.vstack(columns)
+        shown = block[:, valued]
+        if np.all((shown == np.round(shown)) & (np.abs(shown) < 2 ** 53)):  # NaN is never whole
+            numbers = np.nan_to_num(block).astype(np.int64)
+            small = numbers.min(initial=0) >= 0 and numbers.max(initial=0) < 2 ** 16
+            numbers = numbers.astype(np.uint16 if small else np.int32 if np.abs(numbers).max(initial=0) < 2 ** 31
+                                     else float)
+            return to_typed_array_spec(numbers[0] if len(columns) == 1 else numbers.T.copy())
+    lists = [_listed(column) if isinstance(column, np.ndarray) else column for column in columns]
+    if len(lists) == 1:
+        return lists[0]
+    return [list(row) if ok else None for row, ok in zip(zip(*lists), valued)]
 
 
 def empty_hover(label: str, city: str) -> str:
@@ -153,13 +171,13 @@ def _flat(colour: str) -> list:
 
 
 def _members(frame: pd.DataFrame, geojson, name: str, colour: str, *, hovertemplate: str | None,
-             legendrank: int | None = None) -> go.Choropleth:
+             legendrank: int | None = None) -> dict:
     """Return a trace filling a few areas in one colour (the rare empty states, the selection's context)."""
-    hover = {"hovertemplate": hovertemplate} if hovertemplate else {"hoverinfo": "skip"}
-    return go.Choropleth(geojson=geojson, locations=frame["key"].tolist(), z=[0] * len(frame), name=name,
-                         text=frame["name"].tolist() if hovertemplate else None, colorscale=_flat(colour),
-                         showscale=False, marker=AREA_LINE, showlegend=True, legendgroup=name,
-                         legendrank=legendrank, **hover)
+    hover = {"hovertemplate": hovertemplate, "text": frame["name"].tolist()} if hovertemplate else \
+        {"hoverinfo": "skip"}
+    return {"type": "choropleth", "geojson": geojson, "locations": frame["key"].tolist(), "z": [0] * len(frame),
+            "name": name, "colorscale": _flat(colour), "showscale": False, "marker": AREA_LINE, "showlegend": True,
+            "legendgroup": name, **({"legendrank": legendrank} if legendrank is not None else {}), **hover}
 
 
 def stepped(classes: Classes, lo: float, hi: float) -> list:
@@ -194,7 +212,7 @@ HALO = {"#000000": "0 0 3px white, 0 0 3px white, 0 0 2px white", "#ffffff": "0 
 
 
 def label_traces(frame: pd.DataFrame, fills: list[str], points: pd.DataFrame, level: str,
-                 indicator: Kennzahl) -> list[go.Scattergeo]:
+                 indicator: Kennzahl) -> list[dict]:
     """Return map labels (Bezirk numerals, or names and values of Stadtteile with a value), black on light and
     white on dark fills."""
     frame = frame.assign(fill=fills)
@@ -209,10 +227,11 @@ def label_traces(frame: pd.DataFrame, fills: list[str], points: pd.DataFrame, le
     for colour in sorted(set(ink)):
         part = shown[ink == colour]
         where = at.loc[part["key"]]
-        traces.append(go.Scattergeo(
-            lon=where["lon"].round(5).tolist(), lat=where["lat"].round(5).tolist(), text=text[part.index].tolist(),
-            mode="text", hoverinfo="skip", showlegend=False, name="Beschriftung",
-            textfont={"size": 14 if level == "bezirk" else 11, "color": colour, "shadow": HALO[colour]}))
+        traces.append({"type": "scattergeo", "lon": where["lon"].round(5).tolist(),
+                       "lat": where["lat"].round(5).tolist(), "text": text[part.index].tolist(), "mode": "text",
+                       "hoverinfo": "skip", "showlegend": False, "name": "Beschriftung",
+                       "textfont": {"size": 14 if level == "bezirk" else 11, "color": colour,
+                                    "shadow": HALO[colour]}})
     return traces
 
 
@@ -239,16 +258,17 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
                                                                       else "missing")
     rank = list(EMPTY).index
     label, colour = EMPTY[common]
-    background = go.Choropleth(
-        geojson=geojson, locations=keys, text=names, z=[0] * len(frame), name=label, colorscale=_flat(colour),
-        showscale=False, marker=AREA_LINE, hovertemplate=empty_hover(label, city),
-        showlegend=bool(len(empty_states)), legendrank=rank(common), _validate=False)
+    background = {"type": "choropleth", "geojson": geojson, "locations": keys, "text": names, "z": [0] * len(frame),
+                  "name": label, "colorscale": _flat(colour), "showscale": False, "marker": AREA_LINE,
+                  "hovertemplate": empty_hover(label, city), "showlegend": bool(len(empty_states)),
+                  "legendrank": rank(common)}
     hovertemplate, customdata = value_hover(frame, indicator)
     scale: dict = {}
     if not valued.any():
         scale = {"colorscale": _flat(NO_VALUE_COLOUR), "showscale": False}
     elif classes.continuous:
-        scale = {"colorscale": classes.colorscale, "zmin": classes.zmin, "zmax": classes.zmax, "zmid": classes.zmid,
+        scale = {"colorscale": classes.colorscale, "zmin": classes.zmin, "zmax": classes.zmax,
+                 **({"zmid": classes.zmid} if classes.zmid is not None else {}),
                  "showscale": True,
                  "colorbar": {"title": {"text": indicator.unit, "side": "top"}, "thickness": 14, "len": 0.6,
                               "x": 1.0, "tickformat": ",.0f" if indicator.decimals == 0 else ",.1f",
@@ -257,10 +277,9 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
         lo, hi = float(frame["value"].min()), classes.bins[-1]
         scale = {"colorscale": stepped(classes, lo, hi), "zmin": lo, "zmax": hi if hi > lo else lo + 1,
                  "showscale": False}
-    values = go.Choropleth(
-        geojson=geojson, locations=keys, text=names, z=_present(frame["value"], valued), name=indicator.short,
-        customdata=customdata, hovertemplate=hovertemplate, marker=AREA_LINE, showlegend=False, **scale,
-        _validate=False)  # thousands of areas: plotly's check of each element would cost more than the rest
+    values = {"type": "choropleth", "geojson": geojson, "locations": keys, "text": names,
+              "z": _present(frame["value"], valued), "name": indicator.short, "customdata": customdata,
+              "hovertemplate": hovertemplate, "marker": AREA_LINE, "showlegend": False, **scale}
     extras = [_members(frame[(~valued) & (states == state).to_numpy()], geojson, EMPTY[state][0], EMPTY[state][1],
                        hovertemplate=empty_hover(EMPTY[state][0], city), legendrank=rank(state))
               for state in EMPTY if state != common and (empty_states == state).any()]
@@ -270,9 +289,10 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
     if valued.any() and not classes.continuous:
         for text, colour in zip(classes.labels, classes.legend_colours):
             # one square per class, also for a class no area falls into: the legend keeps the whole scale
-            extras.append(go.Scattergeo(lon=[None], lat=[None], mode="markers", name=f"{text} {indicator.unit}",
-                                        marker={"symbol": "square", "size": 12, "color": colour},
-                                        legendgroup=text, hoverinfo="skip"))
+            extras.append({"type": "scattergeo", "lon": [None], "lat": [None], "mode": "markers",
+                           "name": f"{text} {indicator.unit}", "marker": {"symbol": "square", "size": 12,
+                                                                          "color": colour},
+                           "legendgroup": text, "hoverinfo": "skip"})
     if labels is not None:
         fills = [CONTEXT_COLOUR if out and v else c for c, out, v in zip(classes.colours, outside, valued)]
         extras += label_traces(frame, fills, labels, level, indicator)
@@ -281,8 +301,10 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
 
 def switched(traces: list[dict]) -> list[dict]:
     """Return what a switch sends of a map's traces (as plotly JSON): of the two area traces only the keys that
-    change (``SWITCHED``), every other trace whole, padded to the fixed number of slots."""
+    change (``SWITCHED``), every other trace whole, padded to the fixed number of slots. The values travel as a
+    float array: encoded at C speed (a missing one as ``null``), not number by number."""
     slim = [{key: traces[i].get(key) for key in keys} for i, keys in SWITCHED.items()]
+    slim[VALUES]["z"] = np.array(slim[VALUES]["z"], dtype=float)  # None becomes NaN, sent as null
     return slim + traces[len(SWITCHED):]
 
 
@@ -291,26 +313,27 @@ def padded(traces: list) -> list:
     extra = len(traces) - len(SWITCHED)
     if extra > EXTRA_SLOTS:
         raise ValueError(f"{extra} traces after the area traces, room for {EXTRA_SLOTS}")
-    return traces + [go.Scattergeo(visible=False, showlegend=False) for _ in range(EXTRA_SLOTS - extra)]
+    return traces + [{"type": "scattergeo", "visible": False, "showlegend": False}] * (EXTRA_SLOTS - extra)
 
 
 def choropleth(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson, *, level: str,
                selected: frozenset[str] = frozenset(), labels: pd.DataFrame | None = None,
-               outline: tuple[list, list] | None = None, height: int = 600) -> go.Figure:
-    """Return the whole map figure (heading and source are added by the caller)."""
+               outline: tuple[list, list] | None = None, height: int = 600) -> dict:
+    """Return the whole map figure (heading and source are added by the caller) as plotly JSON: plotly.py would
+    check and copy each of thousands of areas' elements (the tests check the figure against plotly's schema)."""
     traces = value_traces(frame, indicator, scheme, geojson, labels, level, selected)
     if outline is not None:
-        traces.append(go.Scattergeo(lon=outline[0], lat=outline[1], mode="lines", line={"color": HIGHLIGHT, "width": 3},
-                                    name=f"Auswahl: Stadtbezirk {', '.join(sorted(selected))}", hoverinfo="skip"))
-    fig = go.Figure(padded(traces), _validate=False)  # each trace was checked as it was built
-    fig.update_geos(visible=False, fitbounds="locations", projection_type="mercator", bgcolor="white")
-    fig.update_layout(
-        height=height, dragmode=False, margin={"l": 0, "r": 0, "t": 80, "b": 46}, separators=",.",
-        legend={"orientation": "v", "x": 0.0, "y": 0.02, "xanchor": "left", "yanchor": "bottom",
-                "bgcolor": "rgba(255,255,255,0.85)", "traceorder": "normal", "itemclick": False,
-                "itemdoubleclick": False, "font": {"size": 12}, "title": {"text": f"{indicator.short} ({indicator.unit})"}},
-    )
-    return fig
+        traces.append({"type": "scattergeo", "lon": outline[0], "lat": outline[1], "mode": "lines",
+                       "line": {"color": HIGHLIGHT, "width": 3}, "hoverinfo": "skip",
+                       "name": f"Auswahl: Stadtbezirk {', '.join(sorted(selected))}"})
+    layout = {
+        "geo": {"visible": False, "fitbounds": "locations", "projection": {"type": "mercator"}, "bgcolor": "white"},
+        "height": height, "dragmode": False, "margin": {"l": 0, "r": 0, "t": 80, "b": 46}, "separators": ",.",
+        "legend": {"orientation": "v", "x": 0.0, "y": 0.02, "xanchor": "left", "yanchor": "bottom",
+                   "bgcolor": "rgba(255,255,255,0.85)", "traceorder": "normal", "itemclick": False,
+                   "itemdoubleclick": False, "font": {"size": 12},
+                   "title": {"text": f"{indicator.short} ({indicator.unit})"}}}
+    return {"data": padded(traces), "layout": layout}
 
 
 def locator(geojson, highlight: list[str], locations: list[str], height: int = 260) -> go.Figure:

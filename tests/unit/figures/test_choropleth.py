@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from dash._utils import to_json
 
 from essen_dash.figures.choropleth import (BACKGROUND, EXTRA_SLOTS, MAX_LABELS, NO_VALUE_LABEL, SWITCHED, VALUES,
-                                           WITHHELD_COLOUR, WITHHELD_LABEL, choropleth, classes_for, switched,
-                                           value_traces)
+                                           WITHHELD_COLOUR, WITHHELD_LABEL, classes_for, switched)
+from essen_dash.figures import choropleth as map_figures
 from essen_dash.frames import kennzahl_frame
 from tests.published import bezirke
 
 DAY = date(2016, 9, 30)
 URL = "/geo/bezirk.geojson"
 KEYS = ["origin12_pct", "bg_ro_pct", "bg_pct", "ro_pct", "project_housing_pct", "non_german_pct", "population_count"]
+
+
+def value_traces(*args, **kwargs) -> tuple:
+    """Return the map's traces as plotly checks them against its schema (the builder returns plotly JSON)."""
+    return go.Figure(map_figures.value_traces(*args, **kwargs)).data
+
+
+def choropleth(*args, **kwargs) -> go.Figure:
+    """Return the map as plotly checks it against its schema (the builder returns plotly JSON)."""
+    return go.Figure(map_figures.choropleth(*args, **kwargs))
 
 
 def valued(fig_data):
@@ -156,7 +168,8 @@ def test_a_switch_sends_values_not_areas(app_data):
     slim = switched(whole)
     assert len(slim) == len(whole) == 2 + EXTRA_SLOTS
     assert [sorted(t) for t in slim[:2]] == [sorted(SWITCHED[BACKGROUND]), sorted(SWITCHED[VALUES])]
-    assert slim[VALUES]["z"] == whole[VALUES]["z"] and slim[2:] == whole[2:]
+    assert json.loads(to_json(slim[VALUES]["z"])) == whole[VALUES]["z"] and slim[2:] == whole[2:]  # as sent
+    assert None in whole[VALUES]["z"]  # an area without a value arrives as null
     assert "locations" in whole[VALUES] and "text" in whole[VALUES]
 
 
