@@ -29,6 +29,9 @@ class ExportError(ValueError):
 
 #: the caption printed under an export: size, line height and average character width in px (for wrapping)
 CAPTION_FONT, CAPTION_LINE, CAPTION_CHAR = 13, 18, 7.2
+#: the source line of an export: its line height and average character width in px; it is wrapped to the
+#: narrowest print format, so a long one (several deliveries, two Stichtage) is never cut at the page's edge
+SOURCE_LINE, SOURCE_CHAR, PRINT_WIDTH = 18, 6.6, min(f.width for f in FORMATS.values())
 #: room for the print heading (title and a line of subtitle) and for each further line of subtitle, in px
 HEADING, SUBTITLE_LINE = 104, 18
 
@@ -46,12 +49,13 @@ def print_figure(chart: Chart, caption_width: int = 0) -> go.Figure:
                              "y": 0.97, "yanchor": "top", "pad": {"t": 0}},
                       font={"family": FONT}, margin={"t": HEADING + SUBTITLE_LINE * chart.subtitle.count("<br>"),
                                                      "l": 24, "r": 24})
-    fig.update_annotations(selector={"name": "source"}, font_size=12)
-    if caption_width and chart.caption:
-        lines = textwrap.wrap(chart.caption, int((caption_width - 48) / CAPTION_CHAR))
-        fig.update_annotations(selector={"name": "source"}, align="left", text=(
-            f"<span style='font-size:{CAPTION_FONT}px;color:{INK}'>{'<br>'.join(lines)}</span><br>{chart.source}"))
-        fig.update_layout(margin_b=fig.layout.margin.b + CAPTION_LINE * len(lines) + 4)
+    source = textwrap.wrap(chart.source, int(((caption_width or PRINT_WIDTH) - 48) / SOURCE_CHAR))
+    lines = textwrap.wrap(chart.caption, int((caption_width - 48) / CAPTION_CHAR)) if caption_width else []
+    caption = [f"<span style='font-size:{CAPTION_FONT}px;color:{INK}'>{'<br>'.join(lines)}</span>"] if lines else []
+    fig.update_annotations(selector={"name": "source"}, font_size=12, align="left",
+                           text="<br>".join(caption + source))
+    fig.update_layout(margin_b=fig.layout.margin.b + CAPTION_LINE * len(lines) + (4 if lines else 0) +
+                      SOURCE_LINE * max(len(source) - 1, 0))
     return fig
 
 

@@ -96,6 +96,25 @@ def test_browser_download_path(client, chart, fmt):
     check(fmt, response.data, title, source)
 
 
+def test_a_long_source_line_is_wrapped_whole_onto_the_page(client, data):
+    """A source line of several deliveries is longer than an A4 page is wide: it wraps, nothing is cut."""
+    from essen_dash.views import build, find_view, view_params
+
+    query = {"page": "verteilung", "chart": "comparison"}
+    view = find_view(**query)
+    source = build(data, view.key, view_params(view, {}, data, strict=True)[0]).source
+    assert len(source) > 170 and source.endswith("Pressemitteilung der Stadt Essen vom 04.09.2017")
+    body = client.get("/download/chart", query_string={**query, "format": "pdf"}).data
+    page = PdfReader(io.BytesIO(body)).pages[0]
+    runs = []  # (text, x, y) of every text run, in points from the page's lower left
+    page.extract_text(visitor_text=lambda text, cm, tm, *_: runs.append((text, tm[4] * cm[0] + cm[4],
+                                                                         tm[5] * cm[3] + cm[5])))
+    text = " ".join(t for t, *_ in runs)
+    assert " ".join(source.split()) in " ".join(text.split())
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    assert all(0 <= x < width and 0 < y < height for t, x, y in runs if t.strip())
+
+
 def test_export_carries_filter_and_unit(client):
     body = client.get("/download/chart", query_string={"page": "karte", "chart": "ranking", "format": "svg",
                                                        "bezirk": "II,V", "indicator": "project_housing_pct",

@@ -3,6 +3,7 @@ on the map, in the export and in the district pack (real data, real boundaries, 
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -10,6 +11,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from datetime import date
 
+import numpy as np
 import plotly.graph_objects as go
 import pytest
 from plotly.io.json import to_json_plotly
@@ -40,9 +42,16 @@ def values(figure) -> list:
         if trace["type"] == "table":
             out.append([list(c) for c in trace["cells"]["values"]])
             continue
-        out.append({f: [list(v) if isinstance(v, (list, tuple)) else v for v in trace[f]]
-                    if isinstance(trace[f], (list, tuple)) else trace[f] for f in VALUE_FIELDS if f in trace})
+        out.append({f: [list(v) if isinstance(v, (list, tuple)) else v for v in decoded(trace[f])]
+                    if isinstance(decoded(trace[f]), (list, tuple)) else trace[f] for f in VALUE_FIELDS if f in trace})
     return out
+
+
+def decoded(field):
+    """Return a plotly typed array (``{"dtype", "bdata"}``, base64) as the list of its numbers; anything else as is."""
+    if isinstance(field, dict) and "bdata" in field:
+        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"]).tolist()
+    return field
 
 
 @pytest.mark.parametrize("key", list(VIEWS))
