@@ -324,10 +324,26 @@ class Boundaries:
                                        "lat": points.y.to_numpy()})
         return out
 
-    def geojson(self, level: str) -> dict:
-        gdf = self.level(level)
-        keyed = gdf[["geometry"]].set_axis(gdf[LEVEL_KEYS[level]].astype(str).to_numpy())
-        return keyed.to_geo_dict(drop_id=False)
+    def geojson(self, level: str) -> SharedGeoJSON:
+        """Return a level as GeoJSON, feature ``id`` = Bezirk id / Stadtteil number (shared: never change it)."""
+        return self._geojson[level]
+
+    @cached_property
+    def _geojson(self) -> dict[str, SharedGeoJSON]:
+        out = {}
+        for level, column in LEVEL_KEYS.items():
+            gdf = self.level(level)
+            out[level] = SharedGeoJSON(gdf[["geometry"]].set_axis(gdf[column].astype(str).to_numpy())
+                                       .to_geo_dict(drop_id=False))
+        return out
+
+
+class SharedGeoJSON(dict):
+    """GeoJSON that every figure drawing a level shares, read-only: plotly copies a figure's data whenever it is
+    built or changed, and copying thousands of coordinates took most of an exported map page's time."""
+
+    def __deepcopy__(self, memo) -> SharedGeoJSON:
+        return self
 
 
 def preparation_settings() -> dict:
