@@ -267,9 +267,8 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
     if not valued.any():
         scale = {"colorscale": _flat(NO_VALUE_COLOUR), "showscale": False}
     elif classes.continuous:
-        scale = {"colorscale": classes.colorscale, "zmin": classes.zmin, "zmax": classes.zmax,
+        scale = {"colorscale": classes.colorscale, "zmin": classes.zmin, "zmax": classes.zmax, "showscale": True,
                  **({"zmid": classes.zmid} if classes.zmid is not None else {}),
-                 "showscale": True,
                  "colorbar": {"title": {"text": indicator.unit, "side": "top"}, "thickness": 14, "len": 0.6,
                               "x": 1.0, "tickformat": ",.0f" if indicator.decimals == 0 else ",.1f",
                               "outlinewidth": 0}}
@@ -313,7 +312,7 @@ def padded(traces: list) -> list:
     extra = len(traces) - len(SWITCHED)
     if extra > EXTRA_SLOTS:
         raise ValueError(f"{extra} traces after the area traces, room for {EXTRA_SLOTS}")
-    return traces + [{"type": "scattergeo", "visible": False, "showlegend": False}] * (EXTRA_SLOTS - extra)
+    return traces + [{"type": "scattergeo", "visible": False, "showlegend": False} for _ in range(EXTRA_SLOTS - extra)]
 
 
 def choropleth(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson, *, level: str,
