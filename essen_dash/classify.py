@@ -84,8 +84,8 @@ def mapclassify_breaks(classifier: str) -> Callable[[np.ndarray, int], list[floa
 
     def breaks(valid: np.ndarray, k: int) -> list[float]:
         with warnings.catch_warnings():
-            # fewer distinct values than classes is expected for nine Bezirke
-            warnings.filterwarnings("ignore", message="Not enough unique values")
+            # fewer distinct values than classes is expected for nine Bezirke; numba is optional
+            warnings.filterwarnings("ignore", message="Not enough unique values|Numba not installed")
             return list(getattr(importlib.import_module("mapclassify"), classifier)(valid, k=k).bins)
 
     return breaks
