@@ -425,7 +425,10 @@ async def _child_serve(browser: str, tmp: str, out: int) -> None:
 
     threading.Thread(target=read_requests, daemon=True).start()
     try:
-        k = kaleido.Kaleido(n=TABS, timeout=None, mathjax=False, path=browser, tmp_dir=tmp)
+        # ready with one tab, the others opened while it renders: each tab loads plotly.js (1.5 s on a slow
+        # machine), and a start must fit START_TIMEOUT_S; kaleido adds a tab the way it opens one
+        later = TABS - 1 if hasattr(kaleido.Kaleido, "_create_kaleido_tab") else 0
+        k = kaleido.Kaleido(n=TABS - later, timeout=None, mathjax=False, path=browser, tmp_dir=tmp)
         opening = asyncio.ensure_future(k.open())
         while not opening.done():  # tell the server process Chromium's group as soon as it exists
             process = getattr(k, "subprocess", None)
@@ -442,6 +445,8 @@ async def _child_serve(browser: str, tmp: str, out: int) -> None:
         browser_pid.append(k.subprocess.pid)
         _write_all(out, _frame(("browser", k.subprocess.pid)), None)
     _write_all(out, _frame(("ready",)), None)
+    more_tabs = [asyncio.ensure_future(k._create_kaleido_tab()) for _ in range(later)]
+
     async def answer(message: dict) -> None:
         try:
             body = await k.calc_fig(json.loads(message["fig"]), opts=message["opts"], topojson=message["topojson"])
@@ -457,6 +462,8 @@ async def _child_serve(browser: str, tmp: str, out: int) -> None:
             working.add(task)
             task.add_done_callback(working.discard)
     finally:
+        for task in more_tabs:
+            task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(k.close(), 5)
         _kill_group(browser_pid[0])

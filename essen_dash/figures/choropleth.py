@@ -213,14 +213,20 @@ HALO = {"#000000": "0 0 3px white, 0 0 3px white, 0 0 2px white", "#ffffff": "0 
 
 def label_traces(frame: pd.DataFrame, fills: list[str], points: pd.DataFrame, level: str,
                  indicator: Kennzahl) -> list[dict]:
-    """Return map labels (Bezirk numerals, or names and values of Stadtteile with a value), black on light and
-    white on dark fills."""
+    """Return map labels (Bezirk numerals, or names and values of Stadtteile with a value; where that would cover
+    another label, the value alone, or nothing), black on light and white on dark fills."""
     frame = frame.assign(fill=fills)
     shown = frame if level == "bezirk" else frame[frame["value"].notna()]
     if len(shown) > MAX_LABELS:
         return []
-    text = shown["bezirk_id"] + shown["flag"].map(lambda f: FLAG if f else "") if level == "bezirk" else pd.Series(
-        [f"{n}<br>{indicator.format(v)}" for n, v in zip(shown["name"], shown["value"])], index=shown.index)
+    if level == "bezirk":
+        choices = [[f"{b}{FLAG if f else ''}"] for b, f in zip(shown["bezirk_id"], shown["flag"])]
+    else:
+        choices = [[f"{n}<br>{indicator.format(v)}", indicator.format(v)] for n, v in zip(shown["name"], shown["value"])]
+    size = 14 if level == "bezirk" else 11
+    text = pd.Series(placed(points, shown["key"], choices, size, shown["value"].to_numpy(dtype=float, na_value=np.nan)),
+                     index=shown.index)
+    shown = shown[text.notna()]
     ink = shown["fill"].map(label_colour)
     at = points.set_index("key")
     traces = []
@@ -230,9 +236,44 @@ def label_traces(frame: pd.DataFrame, fills: list[str], points: pd.DataFrame, le
         traces.append({"type": "scattergeo", "lon": where["lon"].round(5).tolist(),
                        "lat": where["lat"].round(5).tolist(), "text": text[part.index].tolist(), "mode": "text",
                        "hoverinfo": "skip", "showlegend": False, "name": "Beschriftung",
-                       "textfont": {"size": 14 if level == "bezirk" else 11, "color": colour,
-                                    "shadow": HALO[colour]}})
+                       "textfont": {"size": size, "color": colour, "shadow": HALO[colour]}})
     return traces
+
+
+#: a label's box in em of its type (average character width, line height as plotly.js sets it), and how high a
+#: map draws its level's areas at the smallest it carries labels: 457 px on a 600 px screen, 489 px from 700 px
+#: (measured; narrower screens show no labels, see assets/style.css)
+LABEL_CHAR_EM, LABEL_LINE_EM, AREAS_HEIGHT_PX = 0.5, 1.3, 450
+
+
+def placed(points: pd.DataFrame, keys: pd.Series, choices: list[list[str]], size: int,
+           values: np.ndarray) -> list[str | None]:
+    """Return each label's text so that none covers another (small central areas lie close together): the highest
+    values are placed first, the areas a reader looks for, each with the first of its ``choices`` that covers no
+    label placed before; one without room gets None (its area keeps its tooltip and its row in the table).
+
+    Boxes are compared in px at the smallest scale the map is drawn at: the latitude span of all the level's label
+    points (``points``), and a little more for the areas around them, over ``AREAS_HEIGHT_PX``; on Mercator a
+    degree of longitude is shorter by the cosine of the latitude."""
+    at = points.set_index("key").loc[keys]
+    per_px_lat = (points["lat"].max() - points["lat"].min()) * 1.25 / AREAS_HEIGHT_PX or 1.0
+    x = at["lon"].to_numpy() / (per_px_lat / np.cos(np.radians(points["lat"].mean())))
+    y = at["lat"].to_numpy() / per_px_lat
+
+    def half_box(text: str) -> tuple[float, float]:
+        lines = text.split("<br>")
+        return max(map(len, lines)) * LABEL_CHAR_EM * size / 2, len(lines) * LABEL_LINE_EM * size / 2
+
+    out: list[str | None] = [None] * len(choices)
+    boxes: list[tuple[float, float, float, float]] = []  # centre and half size of each label placed
+    for i in np.argsort(-np.nan_to_num(values, nan=-np.inf), kind="stable"):
+        for text in choices[i]:
+            w, h = half_box(text)
+            if all(abs(x[i] - bx) >= w + bw or abs(y[i] - by) >= h + bh for bx, by, bw, bh in boxes):
+                out[i] = text
+                boxes.append((x[i], y[i], w, h))
+                break
+    return out
 
 
 def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,

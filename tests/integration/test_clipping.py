@@ -78,3 +78,28 @@ def test_screen_text_stays_in_its_chart(page, page_log, app_server, width, path,
     page.wait_for_timeout(400)  # plotly relayouts on resize
     assert page.evaluate(GRAPHS_JS) == []
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+
+
+LABELS_JS = """() => Array.from(document.querySelectorAll('#karte-map .geo .trace.scattergeo text')).map(t => {
+    const r = t.getBoundingClientRect();
+    return {text: t.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+}).filter(r => r.text.trim() && r.right > r.left)"""
+
+
+@pytest.mark.parametrize("width", [1600, 1024, 600, 390])
+def test_map_labels_never_cover_each_other(page, page_log, app_server, width):
+    """Small central Stadtteile lie close together: each label is placed where it covers no other (else the value
+    alone, else none); a phone's map is too small for labels and shows none."""
+    page.set_viewport_size({"width": width, "height": 1000})
+    open_page(page, app_server, page_log, f"/?{AT_2016}&indicator=origin12_pct&level=stadtteil",
+              "#karte-map .choroplethlocation")
+    page.wait_for_timeout(400)  # plotly relayouts on resize
+    labels = page.evaluate(LABELS_JS)
+    covering = [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:]
+                if a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]]
+    assert covering == []
+    texts = [label["text"] for label in labels]
+    if width < 600:
+        assert texts == []
+    else:  # the highest value with its name; its close neighbours with their value or not at all
+        assert "Stadtkern11,7 %" in texts and "Altendorf8,3 %" in texts and len(texts) >= 6

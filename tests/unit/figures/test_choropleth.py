@@ -227,3 +227,19 @@ def test_an_empty_class_keeps_its_legend_entry(app_data):
     empty = legend[2]
     assert empty.type == "scattergeo" and list(empty.lon) == [None] and empty.marker.symbol == "square"
     assert 12.1 <= min(z for z in traces[VALUES].z if z >= 12.1) and not any(12.1 <= z < 17.2 for z in traces[VALUES].z)
+
+
+def test_a_label_that_would_cover_another_is_shortened_or_left_out():
+    """Labels are placed highest value first; one that would cover a placed label gets its value alone, or none."""
+    import numpy as np
+
+    from essen_dash.figures.choropleth import placed
+
+    # made-up points; the map's scale comes from their span: about 0,107° of latitude over 450 px, so b lies
+    # 23 px below a (two lines of 11 px type need 28,6 px, a line and two lines 21,5 px)
+    points = pd.DataFrame({"key": ["a", "b", "c", "d"], "lon": [7.0, 7.0, 7.0, 7.3],
+                           "lat": [51.40, 51.40 - 25 * 0.000278, 51.40, 51.50]})
+    choices = [[f"{k.upper()}<br>{v} %", f"{v} %"] for k, v in zip("abcd", (4, 3, 1, 2))]
+    texts = placed(points, points["key"], choices, 11, np.array([4.0, 3.0, 1.0, 2.0]))
+    # a (4 %) placed whole; b has room only for its value; c, on a, has none; d, far away, whole
+    assert texts == ["A<br>4 %", "3 %", None, "D<br>2 %"]
