@@ -61,7 +61,9 @@ SCREEN_PAGES = [("/", "#karte-map .choroplethlocation"), ("/bezirk/III", "#bezir
                 ("/jobcenter", "#jobcenter-heatmap .hm"), ("/zuteilung", "#zuteilung-scatter .scatterlayer")]
 GRAPHS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(plot => {
     const box = plot.getBoundingClientRect();
-    return Array.from(plot.querySelectorAll('.main-svg text')).filter(t => t.textContent.trim()).map(t => {
+    // a text not drawn (a map label on a phone) has no box and cannot be cut
+    return Array.from(plot.querySelectorAll('.main-svg text')).filter(t => t.textContent.trim() &&
+                                                                            t.getClientRects().length).map(t => {
         const r = t.getBoundingClientRect();
         return {graph: plot.parentElement.id, text: t.textContent.trim().slice(0, 40),
                 out: r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 ||
