@@ -40,7 +40,8 @@ def kennzahl_sentence(frame: pd.DataFrame, k: Kennzahl, selected: frozenset[str]
     chosen = frame["key"].isin(selected).to_numpy() & valued
     if not np.isnan(city):
         for name, value in zip(names_of[chosen], values[chosen]):
-            text += f" {name} liegt mit {k.format(value)} {against_city(value, city, k.decimals)} dem Wert der Gesamtstadt."
+            text += (f" {name} liegt mit {k.format(value)} {against_city(value, city, k.decimals)} "
+                     "dem Wert der Gesamtstadt.")
     flags = frame["flag"].to_numpy()
     for name, flag in zip(names_of[flags != ""], flags[flags != ""]):
         text += f" {name} (*): {flag}."

@@ -222,7 +222,8 @@ def label_traces(frame: pd.DataFrame, fills: list[str], points: pd.DataFrame, le
     if level == "bezirk":
         choices = [[f"{b}{FLAG if f else ''}"] for b, f in zip(shown["bezirk_id"], shown["flag"])]
     else:
-        choices = [[f"{n}<br>{indicator.format(v)}", indicator.format(v)] for n, v in zip(shown["name"], shown["value"])]
+        written = [indicator.format(v) for v in shown["value"]]
+        choices = [[f"{n}<br>{w}", w] for n, w in zip(shown["name"], written)]
     size = 14 if level == "bezirk" else 11
     text = pd.Series(placed(points, shown["key"], choices, size, shown["value"].to_numpy(dtype=float, na_value=np.nan)),
                      index=shown.index)

@@ -98,7 +98,8 @@ def test_map_labels_never_cover_each_other(page, page_log, app_server, width):
     page.wait_for_timeout(400)  # plotly relayouts on resize
     labels = page.evaluate(LABELS_JS)
     covering = [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:]
-                if a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]]
+                if a["left"] < b["right"] and b["left"] < a["right"]
+                and a["top"] < b["bottom"] and b["top"] < a["bottom"]]
     assert covering == []
     texts = [label["text"] for label in labels]
     if width < 600:
