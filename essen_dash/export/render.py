@@ -9,8 +9,11 @@ gevent workers.
 
 A district pack streams its pages through the helper: up to :data:`PIPELINE` figures are in the helper at
 once, rendered side by side in kaleido's :data:`TABS` tabs (kaleido's own parallelism), so one tab's
-figure is drawn while the other reloads its page. Rendered files are kept in a bounded cache by what they
-show (:class:`Rendered`): a chart or a pack asked for twice is rendered once.
+figure is drawn while the other is collected. kaleido reloads a tab's page (and with it plotly.js) after
+every figure, which took two thirds of a page's time; the helper reloads it after every
+:data:`RELOAD_EVERY` figures instead, and after a figure that failed (:func:`_kaleido`). Rendered files
+are kept in a bounded cache by what they show (:class:`Rendered`): a chart or a pack asked for twice is
+rendered once.
 
 Around that, :meth:`Renderer.admit` bounds the work a process takes on: one export renders, a few wait
 (:data:`MAX_WAITING`), anything beyond is refused at once (:class:`ExportBusy`, HTTP 503 with
@@ -72,6 +75,9 @@ MAX_FRAME_BYTES = 256 * 1024 * 1024
 #: page is drawn while the last one is collected; more than the tabs would only wait inside the helper).
 TABS = 2
 PIPELINE = 2
+#: Figures a tab renders before its page is reloaded (every figure draws into a fresh element of its own and
+#: sets the page's size and image itself; the reload only bounds what a long-lived page may accumulate).
+RELOAD_EVERY = 50
 #: Largest size of the cache of rendered files per process (bytes).
 CACHE_BYTES = 64 * 1024 * 1024
 
@@ -428,7 +434,7 @@ async def _child_serve(browser: str, tmp: str, out: int) -> None:
         # ready with one tab, the others opened while it renders: each tab loads plotly.js (1.5 s on a slow
         # machine), and a start must fit START_TIMEOUT_S; kaleido adds a tab the way it opens one
         later = TABS - 1 if hasattr(kaleido.Kaleido, "_create_kaleido_tab") else 0
-        k = kaleido.Kaleido(n=TABS - later, timeout=None, mathjax=False, path=browser, tmp_dir=tmp)
+        k = _kaleido(kaleido.Kaleido)(n=TABS - later, timeout=None, mathjax=False, path=browser, tmp_dir=tmp)
         opening = asyncio.ensure_future(k.open())
         while not opening.done():  # tell the server process Chromium's group as soon as it exists
             process = getattr(k, "subprocess", None)
@@ -467,6 +473,27 @@ async def _child_serve(browser: str, tmp: str, out: int) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(k.close(), 5)
         _kill_group(browser_pid[0])
+
+
+def _kaleido(base: type) -> type:
+    """Return kaleido's class reloading a tab's page every :data:`RELOAD_EVERY` figures rather than after each,
+    and after a figure that failed (kaleido returns the tab while the figure's exception is on its way); a
+    kaleido without the tab queue this relies on keeps its own way."""
+    if not hasattr(base, "_return_kaleido_tab"):
+        return base
+
+    class Reloading(base):
+        rendered = 0
+
+        async def _return_kaleido_tab(self, tab) -> None:
+            self.rendered += 1
+            if sys.exc_info()[0] is not None or self.rendered % RELOAD_EVERY == 0 or \
+                    not hasattr(self, "tabs_ready"):
+                await super()._return_kaleido_tab(tab)
+            else:
+                await self.tabs_ready.put(tab)
+
+    return Reloading
 
 
 # --- rendered files, kept ------------------------------------------------------------------------------------
