@@ -25,7 +25,7 @@ from essen_dash.figures import jobcenter as jcfig
 from essen_dash.figures.bars import allocation_bars, allocation_scatter, profile, ranking
 from essen_dash.figures.series import series, series_grid
 from essen_dash.figures.choropleth import NO_VALUE_LABEL, choropleth, classes_for, flag_footnote
-from essen_dash.figures.common import HOUSE
+from essen_dash.figures.common import HOUSE, merged, none_template
 from essen_dash.figures.tables import table_figure
 from essen_dash.format import de_date, de_number
 from essen_dash.frames import (ALLOCATION, LEVELS, UNASSIGNED, allocation_frame, change_frame, change_kennzahl,
@@ -44,9 +44,9 @@ CHANGE_SCHEME = "deviation"
 class Chart:
     """What a view shows: the figure (no heading), its heading and source, and for tables the table."""
 
-    #: the figure; or the figure as plotly JSON (a map of thousands of areas: the screen sends it as it is, only an
-    #: export makes a plotly figure of it); or a function drawing it when first asked for (a table: screens show
-    #: the table itself, only exports draw it)
+    #: the figure; or the figure as plotly JSON (a map of thousands of areas: screen and export send it as it is,
+    #: the tests check it against plotly's schema); or a function drawing it when first asked for (a table:
+    #: screens show the table itself, only exports draw it)
     drawing: go.Figure | dict | Callable[[], go.Figure]
     title: str
     subtitle: str
@@ -57,6 +57,7 @@ class Chart:
 
     @functools.cached_property
     def figure(self) -> go.Figure:
+        """Return the figure as a checked plotly figure (exports and screens use :meth:`plotly_json`)."""
         drawing = self.drawing
         return drawing() if callable(drawing) else go.Figure(drawing) if isinstance(drawing, dict) else drawing
 
@@ -446,20 +447,6 @@ def screen_layout(built: dict, height: int | None = None) -> dict:
     if height:
         layout["height"] = height
     return layout
-
-
-def merged(base: dict, extra: dict) -> dict:
-    """Return ``base`` updated by ``extra`` as plotly's ``update_layout`` does: nested dicts key by key."""
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
-@functools.cache
-def none_template() -> dict:
-    """Return plotly's ``"none"`` template as the figure JSON carries it."""
-    return go.Figure(layout={"template": "none"}).to_plotly_json()["layout"]["template"]
 
 
 @memoized

@@ -13,12 +13,11 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import plotly.graph_objects as go
 from pypdf import PdfReader, PdfWriter
 
 from essen_dash.data import AppData
 from essen_dash.export.render import FORMATS, Format, Job, Renderer, offload
-from essen_dash.figures.common import FONT, INK, MUTED, base_layout
+from essen_dash.figures.common import FONT, INK, MUTED, house_layout, merged
 from essen_dash.params import ParamError, Params, as_query
 from essen_dash.views import Chart, View, ViewError, build, find_view, view_params
 
@@ -36,27 +35,28 @@ SOURCE_LINE, SOURCE_CHAR, PRINT_WIDTH = 18, 6.6, min(f.width for f in FORMATS.va
 HEADING, SUBTITLE_LINE = 104, 18
 
 
-def print_figure(chart: Chart, caption_width: int = 0) -> go.Figure:
-    """Return the chart with the print heading (title, subtitle, source line); content unchanged.
+def print_figure(chart: Chart, caption_width: int = 0) -> dict:
+    """Return the chart with the print heading (title, subtitle, source line) as plotly JSON; content unchanged.
 
     With ``caption_width`` (the page width in px), the chart's German sentence is printed above the source line,
-    wrapped to that width.
+    wrapped to that width. Plain data: the chart's figure was validated when it was built, and checking it again
+    took longer than rendering it.
     """
-    fig = base_layout(go.Figure(chart.figure), chart.title, chart.subtitle, chart.source)
-    fig.update_layout(title={"text": f"<b>{chart.title}</b><br><span style='font-size:14px;color:{MUTED}'>"
-                                     f"{chart.subtitle}</span>",
-                             "font": {"size": 22, "color": INK}, "x": 0.01, "xanchor": "left", "yref": "container",
-                             "y": 0.97, "yanchor": "top", "pad": {"t": 0}},
-                      font={"family": FONT}, margin={"t": HEADING + SUBTITLE_LINE * chart.subtitle.count("<br>"),
-                                                     "l": 24, "r": 24})
+    figure = chart.plotly_json()
     source = textwrap.wrap(chart.source, int(((caption_width or PRINT_WIDTH) - 48) / SOURCE_CHAR))
     lines = textwrap.wrap(chart.caption, int((caption_width - 48) / CAPTION_CHAR)) if caption_width else []
     caption = [f"<span style='font-size:{CAPTION_FONT}px;color:{INK}'>{'<br>'.join(lines)}</span>"] if lines else []
-    fig.update_annotations(selector={"name": "source"}, font_size=12, align="left",
-                           text="<br>".join(caption + source))
-    fig.update_layout(margin_b=fig.layout.margin.b + CAPTION_LINE * len(lines) + (4 if lines else 0) +
-                      SOURCE_LINE * max(len(source) - 1, 0))
-    return fig
+    layout = merged(house_layout(figure["layout"], chart.title, chart.subtitle, chart.source), {
+        "title": {"text": f"<b>{chart.title}</b><br><span style='font-size:14px;color:{MUTED}'>{chart.subtitle}</span>",
+                  "font": {"size": 22, "color": INK}, "x": 0.01, "xanchor": "left", "yref": "container", "y": 0.97,
+                  "yanchor": "top", "pad": {"t": 0}},
+        "font": {"family": FONT}, "margin": {"t": HEADING + SUBTITLE_LINE * chart.subtitle.count("<br>"),
+                                             "l": 24, "r": 24}})
+    foot = {"font": {"size": 12}, "align": "left", "text": "<br>".join(caption + source)}
+    layout["annotations"] = [merged(note, foot) if note.get("name") == "source" else note
+                             for note in layout.get("annotations", ())]
+    layout["margin"]["b"] += CAPTION_LINE * len(lines) + (4 if lines else 0) + SOURCE_LINE * max(len(source) - 1, 0)
+    return {"data": figure["data"], "layout": layout}
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class ExportRequest:
     format: Format
     caption: bool = False
 
-    def figure(self, data: AppData) -> go.Figure:
+    def figure(self, data: AppData) -> dict:
         return print_figure(build(data, self.view.key, self.params, inline_geometry=True),
                             self.format.width if self.caption else 0)
 

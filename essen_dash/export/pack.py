@@ -154,14 +154,14 @@ def charts(data: AppData, bezirk_ids: list[str], day: date, compare: date | None
     return [(page.section, page.chart) for page in contents(data, bezirk_ids, day, compare)]
 
 
-def pages(data: AppData, bezirk_ids: list[str], day: date, compare: date | None = None) -> list[tuple[str, go.Figure]]:
+def pages(data: AppData, bezirk_ids: list[str], day: date, compare: date | None = None) -> list[tuple[str, dict]]:
     """Return (section, print figure) for every page of the pack."""
     return [(section, print_figure(chart)) for section, chart in charts(data, bezirk_ids, day, compare)]
 
 
 #: how a page is drawn for each kind of file: with the print heading (PDF, slide images) or for a slide that
 #: carries heading and source as text (PowerPoint)
-LOOKS: dict[str, Callable[[Chart], go.Figure]] = {"print": print_figure, "slide": slide_figure}
+LOOKS: dict[str, Callable[[Chart], dict]] = {"print": print_figure, "slide": slide_figure}
 
 
 def rendered(data: AppData, pack_pages: list[Page], fmt: Format, look: str, renderer: Renderer,

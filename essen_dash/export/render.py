@@ -567,13 +567,13 @@ class Rendered:
 def request_of(fig, fmt: Format) -> dict:
     """Return what the helper needs to render ``fig`` in ``fmt``: the figure at the format's size, as JSON.
 
-    The figure is valid already: it is sized as a plain dict, not copied and validated again (which took longer
-    than serialising it).
+    The figure is valid already (a plotly figure, or the JSON of one): it is sized as a plain dict, not copied and
+    validated again (which took longer than serialising it).
     """
     import plotly.graph_objects as go
     import plotly.io as pio
 
-    spec = (fig if isinstance(fig, go.Figure) else go.Figure(fig)).to_dict()
+    spec = fig.to_dict() if isinstance(fig, go.Figure) else dict(fig)
     spec["layout"] = {**spec["layout"], "width": fmt.width, "height": fmt.height}
     return {"fig": pio.to_json(spec, validate=False),
             "opts": {"format": fmt.key, "width": fmt.width, "height": fmt.height, "scale": fmt.scale},

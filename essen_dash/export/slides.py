@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import io
 
-import plotly.graph_objects as go
 from pptx import Presentation
 from pptx.util import Emu, Pt
 
-from essen_dash.figures.common import base_layout
+from essen_dash.figures.common import house_layout, merged
 from essen_dash.views import Chart
 
 SLIDE_WIDTH, SLIDE_HEIGHT = Emu(12_192_000), Emu(6_858_000)  # 16:9, 13,333 × 7,5 in
@@ -22,11 +21,12 @@ MARGIN = Emu(380_000)
 TITLE_ONLY = 5  # layout of python-pptx's default template
 
 
-def slide_figure(chart: Chart) -> go.Figure:
-    """Return the chart without heading (the slide carries it) and without the source line (ditto)."""
-    fig = base_layout(go.Figure(chart.figure), "")
-    fig.update_layout(title=None, margin={"t": 30, "l": 24, "r": 24})
-    return fig
+def slide_figure(chart: Chart) -> dict:
+    """Return the chart (plotly JSON) without heading (the slide carries it) and without the source line (ditto)."""
+    figure = chart.plotly_json()
+    layout = merged(house_layout(figure["layout"], ""), {"margin": {"t": 30, "l": 24, "r": 24}})
+    layout.pop("title")
+    return {"data": figure["data"], "layout": layout}
 
 
 def deck(slides: list[tuple[Chart, bytes]], title: str) -> bytes:

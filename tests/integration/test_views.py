@@ -62,7 +62,7 @@ def test_screen_and_export_show_the_same_values(data, key):
     assert values(shown) == values(printed)
     assert len(values(shown)) >= 1
     title = build(data, key, p).title
-    assert title in printed.layout.title.text  # printed: heading in the figure; on screen it is HTML around it
+    assert title in printed["layout"]["title"]["text"]  # printed: heading in the figure; on screen HTML around it
     assert "title" not in shown["layout"]
 
 
