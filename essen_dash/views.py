@@ -25,7 +25,7 @@ from essen_dash.figures import jobcenter as jcfig
 from essen_dash.figures.bars import allocation_bars, allocation_scatter, profile, ranking
 from essen_dash.figures.series import series, series_grid
 from essen_dash.figures.choropleth import NO_VALUE_LABEL, choropleth, classes_for, flag_footnote
-from essen_dash.figures.common import HOUSE, merged, none_template
+from essen_dash.figures.common import housed
 from essen_dash.figures.tables import table_figure
 from essen_dash.format import de_date, de_number
 from essen_dash.frames import (ALLOCATION, LEVELS, UNASSIGNED, allocation_frame, change_frame, change_kennzahl,
@@ -435,8 +435,7 @@ def screen_layout(built: dict, height: int | None = None) -> dict:
     """Return a built figure's layout (plotly JSON) in the house style for the screen: no heading and no source
     line in the figure, they are HTML around it (``components.chart_block``) and wrap on a phone instead of
     being cut. Plain data: the figure was validated when it was built."""
-    layout = merged(built, HOUSE)
-    layout["template"] = none_template()  # replaced whole, as plotly replaces a template
+    layout = housed(built)
     margin = layout.get("margin", {})
     meta = layout.get("meta")
     top = meta.get("screen_top") if isinstance(meta, dict) else None

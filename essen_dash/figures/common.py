@@ -35,15 +35,20 @@ def none_template() -> dict:
     return go.Figure(layout={"template": "none"}).to_plotly_json()["layout"]["template"]
 
 
+def housed(layout: dict) -> dict:
+    """Return a figure's layout (plotly JSON) in the house style (fonts, colours, German separators). Plain data:
+    the figure was validated when it was built."""
+    return {**merged(layout, HOUSE), "template": none_template()}  # replaced whole, as plotly replaces a template
+
+
 def house_layout(layout: dict, title: str, subtitle: str = "", source: str = "") -> dict:
-    """Return a figure's layout (plotly JSON) in the house style: title with subtitle, source line at the foot,
-    German separators. Plain data: the figure was validated when it was built."""
-    out = merged(layout, {**HOUSE, "title": {
+    """Return a figure's layout (plotly JSON) in the house style with title and subtitle, and the source line at
+    the foot (exports)."""
+    out = merged(housed(layout), {"title": {
         "text": f"<b>{title}</b>" + (f"<br><span style='font-size:13px;color:{MUTED}'>{subtitle}</span>"
                                      if subtitle else ""),
         "x": 0.01, "xanchor": "left", "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 14},
         "font": {"size": 18, "color": INK}}})
-    out["template"] = none_template()  # replaced whole, as plotly replaces a template
     # room for the heading and the source line; a figure's own wider margins stay
     margin = out.get("margin", {})
     bottom = max(margin.get("b") or 0, 46 if source else 10)

@@ -4,6 +4,7 @@ each figure (kaleido's own way, which took two thirds of a page's time). A stand
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from essen_dash.export import render
 
@@ -44,7 +45,9 @@ def test_a_tab_is_reloaded_every_n_figures_and_after_a_failure(monkeypatch):
         assert k.reloads == ["t1", "t1", "t0"]
         assert k.tabs_ready.qsize() == 10  # every tab went back to the queue
 
-    asyncio.run(run())
+    # a loop of its own in a thread of its own: the browser tests' Playwright keeps a loop in the main thread
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 def test_a_kaleido_without_the_tab_queue_keeps_its_own_way():
