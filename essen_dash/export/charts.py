@@ -17,7 +17,7 @@ from pypdf import PdfReader, PdfWriter
 
 from essen_dash.data import AppData
 from essen_dash.export.render import FORMATS, Format, Job, Renderer, offload
-from essen_dash.figures.common import FONT, INK, MUTED, house_layout, merged
+from essen_dash.figures.common import FONT, INK, MUTED, housed, merged
 from essen_dash.params import ParamError, Params, as_query
 from essen_dash.views import Chart, View, ViewError, build, find_view, view_params
 
@@ -46,16 +46,21 @@ def print_figure(chart: Chart, caption_width: int = 0) -> dict:
     source = textwrap.wrap(chart.source, int(((caption_width or PRINT_WIDTH) - 48) / SOURCE_CHAR))
     lines = textwrap.wrap(chart.caption, int((caption_width - 48) / CAPTION_CHAR)) if caption_width else []
     caption = [f"<span style='font-size:{CAPTION_FONT}px;color:{INK}'>{'<br>'.join(lines)}</span>"] if lines else []
-    layout = merged(house_layout(figure["layout"], chart.title, chart.subtitle, chart.source), {
+    layout = merged(housed(figure["layout"]), {
         "title": {"text": f"<b>{chart.title}</b><br><span style='font-size:14px;color:{MUTED}'>{chart.subtitle}</span>",
                   "font": {"size": 22, "color": INK}, "x": 0.01, "xanchor": "left", "yref": "container", "y": 0.97,
                   "yanchor": "top", "pad": {"t": 0}},
         "font": {"family": FONT}, "margin": {"t": HEADING + SUBTITLE_LINE * chart.subtitle.count("<br>"),
                                              "l": 24, "r": 24}})
-    foot = {"font": {"size": 12}, "align": "left", "text": "<br>".join(caption + source)}
-    layout["annotations"] = [merged(note, foot) if note.get("name") == "source" else note
-                             for note in layout.get("annotations", ())]
-    layout["margin"]["b"] += CAPTION_LINE * len(lines) + (4 if lines else 0) + SOURCE_LINE * max(len(source) - 1, 0)
+    # room for the source line at the foot, below tick labels and axis titles; a figure's own wider margin stays
+    bottom = max(layout["margin"].get("b") or 0, 46 if chart.source else 10)
+    layout["margin"]["b"] = bottom + CAPTION_LINE * len(lines) + (4 if lines else 0) + \
+        SOURCE_LINE * max(len(source) - 1, 0)
+    if chart.source:
+        layout["annotations"] = [*layout.get("annotations", ()), {
+            "text": "<br>".join(caption + source), "showarrow": False, "xref": "paper", "yref": "paper", "x": 0,
+            "y": 0, "yshift": -(bottom - 18), "xanchor": "left", "yanchor": "top", "align": "left",
+            "font": {"size": 12, "color": MUTED}, "name": "source"}]
     return {"data": figure["data"], "layout": layout}
 
 

@@ -13,7 +13,7 @@ import io
 from pptx import Presentation
 from pptx.util import Emu, Pt
 
-from essen_dash.figures.common import house_layout, merged
+from essen_dash.figures.common import housed, merged
 from essen_dash.views import Chart
 
 SLIDE_WIDTH, SLIDE_HEIGHT = Emu(12_192_000), Emu(6_858_000)  # 16:9, 13,333 × 7,5 in
@@ -24,8 +24,9 @@ TITLE_ONLY = 5  # layout of python-pptx's default template
 def slide_figure(chart: Chart) -> dict:
     """Return the chart (plotly JSON) without heading (the slide carries it) and without the source line (ditto)."""
     figure = chart.plotly_json()
-    layout = merged(house_layout(figure["layout"], ""), {"margin": {"t": 30, "l": 24, "r": 24}})
-    layout.pop("title")
+    layout = merged(housed(figure["layout"]), {"margin": {"t": 30, "l": 24, "r": 24}})
+    layout["margin"]["b"] = max(layout["margin"].get("b") or 0, 10)
+    layout.pop("title", None)
     return {"data": figure["data"], "layout": layout}
 
 

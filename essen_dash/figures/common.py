@@ -39,26 +39,3 @@ def housed(layout: dict) -> dict:
     """Return a figure's layout (plotly JSON) in the house style (fonts, colours, German separators). Plain data:
     the figure was validated when it was built."""
     return {**merged(layout, HOUSE), "template": none_template()}  # replaced whole, as plotly replaces a template
-
-
-def house_layout(layout: dict, title: str, subtitle: str = "", source: str = "") -> dict:
-    """Return a figure's layout (plotly JSON) in the house style with title and subtitle, and the source line at
-    the foot (exports)."""
-    out = merged(housed(layout), {"title": {
-        "text": f"<b>{title}</b>" + (f"<br><span style='font-size:13px;color:{MUTED}'>{subtitle}</span>"
-                                     if subtitle else ""),
-        "x": 0.01, "xanchor": "left", "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 14},
-        "font": {"size": 18, "color": INK}}})
-    # room for the heading and the source line; a figure's own wider margins stay
-    margin = out.get("margin", {})
-    bottom = max(margin.get("b") or 0, 46 if source else 10)
-    out["margin"] = {**margin, "l": 10 if margin.get("l") is None else margin["l"],
-                     "r": 10 if margin.get("r") is None else margin["r"],
-                     "t": max(margin.get("t") or 0, 80 if subtitle else 56), "b": bottom}
-    if source:
-        # at the foot of the figure, below tick labels and axis titles
-        out["annotations"] = [*out.get("annotations", ()), {
-            "text": source, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0, "y": 0,
-            "yshift": -(bottom - 18), "xanchor": "left", "yanchor": "top", "font": {"size": 11, "color": MUTED},
-            "name": "source"}]
-    return out
