@@ -90,7 +90,7 @@ def synthetic(real, web):
 def switch_payload(app, level: str, stichtag: str) -> dict:
     """Return the request the browser sends when the Karte's Kennzahl changes (``@KENNZAHL@`` to fill in)."""
     with app.server.test_client() as client:
-        spec = next(cb for cb in client.get("/_dash-dependencies").get_json() if "karte-map.figure" in cb["output"])
+        spec = next(cb for cb in client.get("/_dash-dependencies").get_json() if "karte-map-switch.data" in cb["output"])
     outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in spec["output"].strip(".").split("...")]
     values = {"karte-indicator": "@KENNZAHL@", "karte-scheme": "@SCHEME@", "karte-level": level,
               "filter-bezirke": [], "filter-stichtag": stichtag, "filter-compare": None}
@@ -124,7 +124,7 @@ def measure_switch(app, payload: dict, *, new: bool) -> dict:
             times.append(elapsed * 1000)
             wire.append(len(sent))
             raw.append(len(text))
-            map_raw.append(len(json.dumps(json.loads(text)["response"]["karte-map"]["figure"])))
+            map_raw.append(len(json.dumps(json.loads(text)["response"]["karte-map-switch"]["data"])))
     return {"ms": statistics.median(times), "raw_kb": statistics.median(raw) / 1024,
             "gzip_kb": statistics.median(wire) / 1024, "map_raw_kb": statistics.median(map_raw) / 1024}
 

@@ -120,7 +120,7 @@ def measure_switch(base: str, payload: dict, runs: int = 30) -> dict:
 def bench_switch() -> dict:
     out = {}
     with Running("ours") as s:
-        payload = switch_payload(s.base, "karte-map.figure", {
+        payload = switch_payload(s.base, "karte-map-switch.data", {
             "karte-indicator": "@INDICATOR@", "karte-scheme": "continuous", "karte-level": "bezirk",
             "filter-bezirke": [], "filter-stichtag": "2016-09-30"})
         out["ours"] = measure_switch(s.base, payload)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from dash import Input, Output, State, clientside_callback, dcc, html
+from dash import MATCH, Input, Output, State, clientside_callback, dcc, html
 
 from essen_dash.data import AppData
 from essen_dash.params import Params, as_query
@@ -74,21 +74,25 @@ def sync_query(page: str, names: list[str], *inputs: Input) -> None:
         *inputs, State("page-memory", "data"), prevent_initial_call="initial_duplicate")
 
 
-def html_table(table, table_id: str) -> html.Table:
-    """Return a view's table (display strings, German headers) as an HTML table; figures align right."""
+def html_table(table, table_id: str) -> html.Div:
+    """Return a view's table (display strings, German headers) as an HTML table with the id ``table_id``; figures
+    align right, and a table wider than the screen scrolls within its box. The page sends its cells
+    (``table_cells``) and the browser draws the table from them (``essenDrawn.table`` in assets/drawn.js): as
+    components, every cell would carry its markup through each switch, four times the bytes of its text."""
+    return html.Div([dcc.Store(id={"type": "table-cells", "table": table_id}, data=table_cells(table, table_id)),
+                     html.Div(id={"type": "table", "table": table_id})], className="table-scroll")
+
+
+def table_cells(table, table_id: str) -> dict:
+    """Return what the browser draws a table from: its id, headers, the columns holding figures and the rows."""
     cells = table.astype(str)
-    numeric = {c for c in cells.columns[1:] if cells[c].str.match(r"\d").all()}
-    head = html.Tr([html.Th(c, className="num" if c in numeric else None, scope="col") for c in cells.columns])
-    cell = [{"className": "num"} if c in numeric else {} for c in cells.columns]
-    body = [element("Tr", [element("Td", v, **props) for v, props in zip(row, cell)])
-            for row in cells.itertuples(index=False)]
-    return html.Table([html.Thead(head), html.Tbody(body)], className="simple", id=table_id)
+    return {"id": table_id, "columns": list(cells.columns), "rows": cells.to_numpy().tolist(),
+            "numeric": [i for i, c in enumerate(cells.columns) if i and cells[c].str.match(r"\d").all()]}
 
 
-def element(tag: str, children, **props) -> dict:
-    """Return an HTML element as Dash sends a component (``html.Td(v)`` as data): a table's rows are built and
-    sent with every switch, and a component object per cell cost more time than the rest of the answer."""
-    return {"type": tag, "namespace": "dash_html_components", "props": {"children": children, **props}}
+clientside_callback("function(cells) { return window.essenDrawn.table(cells); }",
+                    Output({"type": "table", "table": MATCH}, "children"),
+                    Input({"type": "table-cells", "table": MATCH}, "data"))
 
 
 def heading(chart: Chart) -> list:

@@ -284,7 +284,10 @@ CHILD_COMMAND = (f"import sys; sys.path.append({str(Path(__file__).resolve().par
 
 
 class _BrowserFailed(Exception):
-    pass
+    def __init__(self, reason: str, *, slow: bool = False):
+        super().__init__(reason)
+        #: whether Chromium only did not get ready in time (on a busy machine too), rather than failing
+        self.slow = slow
 
 
 class _Helper:
@@ -320,8 +323,9 @@ class _Helper:
                 reply = _read_frame(self._from_child, deadline)
         except (_Timeout, _Dead) as exc:
             self.kill()
-            raise _BrowserFailed("startet nicht rechtzeitig" if isinstance(exc, _Timeout)
-                                 else "Hilfsprozess beendet") from None
+            if isinstance(exc, _Timeout):
+                raise _BrowserFailed("startet nicht rechtzeitig", slow=True) from None
+            raise _BrowserFailed("Hilfsprozess beendet") from None
         except BaseException:
             self.kill()
             raise
@@ -755,10 +759,12 @@ class Renderer:
             try:
                 st.helper = _Helper(path, deadline)
             except _BrowserFailed as exc:
-                st.broken_until, st.broken_path = time.monotonic() + BROKEN_RETRY_S, path
-                st.broken_message = (f"Export nicht möglich: der Chromium unter {path} startet nicht. "
-                                     + package_hint(path))
-                raise ExportUnavailable(st.broken_message, retry_after=BROKEN_RETRY_S,
+                message = f"Export nicht möglich: der Chromium unter {path} startet nicht. " + package_hint(path)
+                if not exc.slow:  # a start that failed fails again: refuse at once for a while; a slow one may
+                    # have met a busy machine, and the next export tries again
+                    st.broken_until, st.broken_path, st.broken_message = \
+                        time.monotonic() + BROKEN_RETRY_S, path, message
+                raise ExportUnavailable(message, retry_after=BROKEN_RETRY_S,
                                         reason=f"Chromium unter {path} startet nicht ({exc})") from None
         return st.helper
 

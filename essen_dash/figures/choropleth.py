@@ -45,7 +45,8 @@ BACKGROUND, VALUES = 0, 1
 #: outline), padded with invisible placeholders, so a switch can replace them by position
 EXTRA_SLOTS = 10
 #: what a switch sends of the two area traces: everything except the areas themselves (geometry, locations,
-#: names), which stay in the browser from the page load; each key is always sent, ``None`` resetting it
+#: names), which stay in the browser from the page load, and the ranks, which the browser derives from the values
+#: (``hovertext``, see :func:`ranks`); each key is always sent, ``None`` resetting it
 SWITCHED: dict[int, tuple[str, ...]] = {
     BACKGROUND: ("name", "colorscale", "hovertemplate", "showlegend", "legendrank"),
     VALUES: ("name", "z", "customdata", "colorscale", "zmin", "zmax", "zmid", "showscale", "colorbar",
@@ -93,15 +94,16 @@ def _present(values: pd.Series, where: np.ndarray) -> list:
     return _listed(_numbers(values, where))
 
 
-def value_hover(frame: pd.DataFrame, indicator: Kennzahl) -> tuple[str, list]:
-    """Return the hover template of the values trace and its ``customdata``: only numbers per area (rank, count,
+def value_hover(frame: pd.DataFrame, indicator: Kennzahl) -> tuple[str, object]:
+    """Return the hover template of the values trace and its ``customdata``: only numbers per area (count,
     compared values) and, where the source is contradicted, its mark; the texts around them are in the template.
+    The rank is the trace's ``hovertext`` (see :func:`ranks`).
 
     The tooltip reads as before: name, value (count), rank of n, city reference, the flag's note.
     """
     valued = frame["value"].notna().to_numpy()
     n = int(valued.sum())
-    columns: list = [_numbers(frame["rank"], valued)]  # numbers as arrays, texts as lists
+    columns: list = []  # numbers as arrays, texts as lists
     parts = []
     if indicator.signed:  # "+" only where the rounded value is above 0, as ``Kennzahl.format`` writes it
         sign = np.where(frame["value"].round(indicator.decimals).to_numpy() > 0, "+", "")
@@ -129,17 +131,26 @@ def value_hover(frame: pd.DataFrame, indicator: Kennzahl) -> tuple[str, list]:
         parts.append(f"%{{customdata[{len(columns) - 1}]}}")
         columns.append([f"<br>{FLAG} {f}" if f else "" for f in flags])
         note = f"%{{customdata[{len(columns) - 1}]}}"
-    customdata, rank = packed(columns, valued), "%{customdata}" if len(columns) == 1 else "%{customdata[0]}"
-    template = (f"<b>%{{text}}</b><br>{''.join(parts)}<br>Rang {rank} von {n}<br>"
+    template = (f"<b>%{{text}}</b><br>{''.join(parts)}<br>Rang %{{hovertext}} von {n}<br>"
                 f"{template_text(city_text(frame, indicator))}{note}<extra></extra>")
-    return template, customdata
+    return template, packed(columns, valued)
+
+
+def ranks(frame: pd.DataFrame) -> list:
+    """Return each area's rank (1 = highest value, ties sharing the best) as the values trace's ``hovertext``,
+    None where it has none. A switch leaves it out: the browser ranks the values it receives the same way
+    (``rankDescending`` in ``assets/drawn.js``), so a switch carries no per-area number but the value."""
+    return _listed(frame["rank"].to_numpy(dtype=float, na_value=np.nan))
 
 
 def packed(columns: list, valued: np.ndarray):
-    """Return the tooltip's columns per area (numbers as arrays, NaN where an area has none; texts as lists) as
-    compactly as they travel: whole numbers as a typed array (base64, as plotly encodes it: 2 bytes an area for a
-    rank, 4 for a count), anything else as JSON rows. Areas without a value are never hovered in this trace; their
-    entries are 0 or null."""
+    """Return the tooltip's columns per area, one row per area (numbers as arrays, NaN where an area has none;
+    texts as lists), as compactly as they travel: whole numbers as a typed array (base64, as plotly encodes it:
+    2 bytes an area for a small count, 4 for a large one), anything else as JSON rows; without columns an empty
+    list (plotly.js reads ``customdata[i]`` of a null ``customdata`` on hover).
+    Areas without a value are never hovered in this trace; their entries are 0 or null."""
+    if not columns:
+        return []
     if all(isinstance(column, np.ndarray) for column in columns):
         block = np.vstack(columns)
         shown = block[:, valued]
@@ -148,10 +159,8 @@ def packed(columns: list, valued: np.ndarray):
             small = numbers.min(initial=0) >= 0 and numbers.max(initial=0) < 2 ** 16
             numbers = numbers.astype(np.uint16 if small else np.int32 if np.abs(numbers).max(initial=0) < 2 ** 31
                                      else float)
-            return to_typed_array_spec(numbers[0] if len(columns) == 1 else numbers.T.copy())
+            return to_typed_array_spec(numbers.T.copy())
     lists = [_listed(column) if isinstance(column, np.ndarray) else column for column in columns]
-    if len(lists) == 1:
-        return lists[0]
     return [list(row) if ok else None for row, ok in zip(zip(*lists), valued)]
 
 
@@ -320,7 +329,8 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
                  "showscale": False}
     values = {"type": "choropleth", "geojson": geojson, "locations": keys, "text": names,
               "z": _present(frame["value"], valued), "name": indicator.short, "customdata": customdata,
-              "hovertemplate": hovertemplate, "marker": AREA_LINE, "showlegend": False, **scale}
+              "hovertext": ranks(frame), "hovertemplate": hovertemplate, "marker": AREA_LINE, "showlegend": False,
+              **scale}
     extras = [_members(frame[(~valued) & (states == state).to_numpy()], geojson, EMPTY[state][0], EMPTY[state][1],
                        hovertemplate=empty_hover(EMPTY[state][0], city), legendrank=rank(state))
               for state in EMPTY if state != common and (empty_states == state).any()]
@@ -342,11 +352,36 @@ def value_traces(frame: pd.DataFrame, indicator: Kennzahl, scheme: str, geojson,
 
 def switched(traces: list[dict]) -> list[dict]:
     """Return what a switch sends of a map's traces (as plotly JSON): of the two area traces only the keys that
-    change (``SWITCHED``), every other trace whole, padded to the fixed number of slots. The values travel as a
-    float array: encoded at C speed (a missing one as ``null``), not number by number."""
+    change (``SWITCHED``), every other trace whole, padded to the fixed number of slots. The values travel as
+    scaled integers where they can (:func:`scaled`)."""
     slim = [{key: traces[i].get(key) for key in keys} for i, keys in SWITCHED.items()]
-    slim[VALUES]["z"] = np.array(slim[VALUES]["z"], dtype=float)  # None becomes NaN, sent as null
+    slim[VALUES]["z"] = scaled(np.array(slim[VALUES]["z"], dtype=float))  # None becomes NaN
     return slim + traces[len(SWITCHED):]
+
+
+#: the most decimals :func:`scaled` writes values with as integers
+SCALED_DECIMALS = 3
+
+
+def scaled(values: np.ndarray):
+    """Return values as a switch sends them: when each is a whole multiple of 1/10^d (d ≤ ``SCALED_DECIMALS``),
+    as a typed array of those multiples (2 bytes a value as base64 where they fit, not 5–6 as text) with the
+    divisor and the integer that stands for a missing value; the browser divides (``essenDrawn.values`` in
+    ``assets/drawn.js``: a correctly rounded division gives back the very same float). Otherwise the floats
+    themselves (encoded at C speed, a missing one as ``null``)."""
+    shown = values[~np.isnan(values)]
+    for decimals in range(SCALED_DECIMALS + 1):
+        multiples = np.round(shown * 10 ** decimals)
+        if np.array_equal(multiples / 10 ** decimals, shown):
+            break
+    else:
+        return values
+    dtype = np.int16 if np.abs(multiples).max(initial=0) < 2 ** 15 - 1 else np.int32
+    missing = np.iinfo(dtype).min
+    if np.abs(multiples).max(initial=0) >= -missing:
+        return values
+    whole = np.where(np.isnan(values), missing, np.round(np.nan_to_num(values) * 10 ** decimals)).astype(dtype)
+    return {**to_typed_array_spec(whole), "divisor": 10 ** decimals, "missing": int(missing)}
 
 
 def padded(traces: list) -> list:

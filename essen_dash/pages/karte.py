@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import dash
-from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, Patch, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from essen_dash.classify import SCHEMES
 from essen_dash.components import card, chart_block, download_links, heading, html_table, notices, sync_query
 from essen_dash.data import AppData, current, memoized
-from essen_dash.figures.choropleth import SWITCHED, switched
+from essen_dash.figures.choropleth import SWITCHED, VALUES, switched
 from essen_dash.format import de_date, de_number
 from essen_dash.frames import LEVELS, change_of, kennzahl_frame, level_areas
 from essen_dash.params import SHELL_PARAMS, Params, parse, query
@@ -74,7 +74,7 @@ def table_block(data: AppData, p: Params) -> list:
                    "Reihenfolge); alle Werte zeigt die Karte beim Überfahren.", className="hint",
                    id=f"{PAGE}-table-more")] if len(rows) > TABLE_ROWS else []
     return [html.H2(chart.title, className="chart-title"), html.P(chart.subtitle, className="hint"),
-            html.Div(html_table(rows.head(TABLE_ROWS), f"{PAGE}-table"), className="table-scroll"), *more,
+            html_table(rows.head(TABLE_ROWS), f"{PAGE}-table"), *more,
             download_links(TABLE, p)]
 
 
@@ -139,6 +139,7 @@ def layout(**params):
         html.H1("Karte der Kennzahlen", className="page-title visually-hidden"),
         html.Div(notices(page_notices), id=f"{PAGE}-notices"),
         dcc.Store(id=f"{PAGE}-sync"),
+        dcc.Store(id=f"{PAGE}-map-switch"),
         html.Div(className="controls", children=[
             html.Label([html.Span("Kennzahl", className="filter-label"), dcc.Dropdown(
                 id=f"{PAGE}-indicator", clearable=False, value=p.indicator,
@@ -171,16 +172,17 @@ def layout(**params):
     ])
 
 
-@callback(Output(f"{PAGE}-map", "figure"), Output(f"{PAGE}-ranking", "figure"), Output(f"{PAGE}-meta", "children"),
-          Output(f"{PAGE}-map-dl", "children"), Output(f"{PAGE}-ranking-dl", "children"),
-          Output(f"{PAGE}-map-caption", "children"), Output(f"{PAGE}-ranking-caption", "children"),
+@callback(Output(f"{PAGE}-map-switch", "data"), Output(f"{PAGE}-ranking", "figure"),
+          Output(f"{PAGE}-meta", "children"), Output(f"{PAGE}-map-dl", "children"),
+          Output(f"{PAGE}-ranking-dl", "children"), Output(f"{PAGE}-map-caption", "children"), Output(f"{PAGE}-ranking-caption", "children"),
           Output(f"{PAGE}-map-heading", "children"), Output(f"{PAGE}-ranking-heading", "children"),
           Output(f"{PAGE}-table-area", "children"),
           Input(f"{PAGE}-indicator", "value"), Input(f"{PAGE}-scheme", "value"), Input(f"{PAGE}-level", "value"),
           Input("filter-bezirke", "value"), Input("filter-stichtag", "value"), Input("filter-compare", "value"),
           prevent_initial_call=True)
 def update(indicator, scheme, level, bezirke, stichtag, compare):
-    """Send only what changed: value traces and titles (the boundaries stay in the browser).
+    """Send only what changed: value traces and titles (the boundaries stay in the browser); the map's part goes
+    through the browser's ``essenDrawn.mapSwitch`` (below).
 
     Not called on page load: the layout already holds the view the URL asked for.
     """
@@ -198,9 +200,10 @@ def triggered_ids() -> set[str]:
     return {prop.rsplit(".", 1)[0] for prop in ctx.triggered_prop_ids}
 
 
-def map_patch(whole: list[dict], values: list[dict], legend: dict, new_level: bool) -> Patch:
-    """Return the map's update: for another level every trace (other areas), else the values only — the areas'
-    geometry, locations and names stay in the browser (the two area traces are merged, the others replaced)."""
+def map_patch(whole: list[dict], values: list[dict], legend: dict, new_level: bool) -> dict:
+    """Return the map's update as patch operations: for another level every trace (other areas), else the values
+    only — the areas' geometry, locations and names stay in the browser (the two area traces are merged, the
+    others replaced); the browser unpacks the values it merges and adds their ranks (``essenDrawn.mapSwitch``)."""
     patch = Patch()
     if new_level:
         patch["data"] = whole
@@ -211,7 +214,12 @@ def map_patch(whole: list[dict], values: list[dict], legend: dict, new_level: bo
             else:
                 patch["data"][i] = trace
     patch["layout"]["legend"] = legend
-    return patch
+    return {"operations": patch.to_plotly_json()["operations"], "ranked": VALUES}
+
+
+# The map takes a switch's patch with its values unpacked and ranked in the browser (assets/drawn.js).
+clientside_callback("function(sent) { return window.essenDrawn.mapSwitch(sent); }",
+                    Output(f"{PAGE}-map", "figure"), Input(f"{PAGE}-map-switch", "data"), prevent_initial_call=True)
 
 
 def clicked_bezirk(click) -> str | None:

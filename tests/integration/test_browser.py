@@ -472,7 +472,7 @@ def switch_indicator(page, log, indicator: str):
     """Choose another Kennzahl in the dropdown; return the map callback's response once the map changed."""
     before = snapshot(page)
     with page.expect_response(lambda r: "/_dash-update-component" in r.url
-                              and f"{MAP}.figure" in (r.request.post_data or "")) as info:
+                              and f"{MAP}-switch.data" in (r.request.post_data or "")) as info:
         pick(page, "karte-indicator", indicator)
     wait_for_change(page, before)
     settle(page, log)
@@ -504,11 +504,14 @@ def test_indicator_switch_updates_values_not_geometry(page, page_log, app_server
     sent = response.request.sizes()["responseBodySize"]
     print(f"\nindicator switch response: {sent} bytes sent, {total} bytes uncompressed; by output: {parts}")
     assert sorted(parts) == ["karte-map-caption.children", "karte-map-dl.children", "karte-map-heading.children",
-                             "karte-map.figure", "karte-meta.children", "karte-ranking-caption.children",
+                             "karte-map-switch.data", "karte-meta.children", "karte-ranking-caption.children",
                              "karte-ranking-dl.children", "karte-ranking-heading.children", "karte-ranking.figure",
                              "karte-table-area.children"]
     cells = page.locator("#karte-table tbody tr").evaluate_all("rows => rows.map(r => r.cells[1].textContent)")
     assert cells == [f"{v:.1f} %".replace(".", ",") for v in bezirk_values(app_tables, "bg_ro_pct").values()]
+    # the switch sends no ranks: the browser ranks the values it received, as the table does (1 = highest)
+    ranks = pd.Series(bezirk_values(app_tables, "bg_ro_pct")).rank(ascending=False, method="min").astype(int)
+    assert {b: hover_lines(page, b)[2] for b in ranks.index} == {b: f"Rang {r} von 9" for b, r in ranks.items()}
     body = response.body().decode()
     assert "coordinates" not in body and "FeatureCollection" not in body, "the switch sent geometry"
     assert response.headers.get("content-encoding") in ("br", "gzip", "zstd"), "the switch was sent uncompressed"

@@ -331,7 +331,8 @@ def test_stalled_chromium_times_out_and_the_renderer_is_reset(monkeypatch):
 
 def test_chromium_that_hangs_at_start_answers_503_within_10_s(tmp_path, monkeypatch):
     """A Chromium that never answers is given up after the start timeout (8 s in production, 3 s here), and
-    killed with its helper."""
+    killed with its helper; the next export tries again (a start that was only slow may have met a busy machine),
+    where one that failed is not tried again for a while."""
     import plotly.graph_objects as go
 
     assert render.START_TIMEOUT_S + 1 < 10  # the start timeout plus the helper's own start stay under 10 s
@@ -345,6 +346,7 @@ def test_chromium_that_hangs_at_start_answers_503_within_10_s(tmp_path, monkeypa
     with pytest.raises(render.ExportUnavailable, match="Debian-Paket „chromium“"):
         renderer.render(go.Figure(), render.FORMATS["png"])
     assert time.monotonic() - start < render.START_TIMEOUT_S + 2
+    assert renderer._local().broken_until < time.monotonic()
     time.sleep(0.5)
     for pattern in ("sleep 6011", str(hanging)):  # the browser and its shell were killed with the helper
         assert subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 1, pattern

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
@@ -71,14 +73,18 @@ def test_continuous_map_holds_exact_values(tables, app_data, key):
 
 
 def test_the_tooltip_is_built_from_numbers(app_data):
-    """Per area only numbers travel (rank, count); name, unit and city value are in the template, once."""
+    """Per area only numbers travel (count; the rank as hovertext); name, unit and city value are in the template,
+    once."""
     k = app_data.catalog(DAY)["origin12_pct"]
     trace = valued(value_traces(kennzahl_frame(app_data, k.key, "bezirk", DAY), k, "continuous", URL))
-    assert trace.hovertemplate == ("<b>%{text}</b><br>%{z:,.1f} % (%{customdata[1]:,.0f} Personen)%{customdata[2]}"
-                                   "<br>Rang %{customdata[0]} von 9<br>Gesamtstadt: 3,6 %%{customdata[3]}"
+    assert trace.hovertemplate == ("<b>%{text}</b><br>%{z:,.1f} % (%{customdata[0]:,.0f} Personen)%{customdata[1]}"
+                                   "<br>Rang %{hovertext} von 9<br>Gesamtstadt: 3,6 %%{customdata[2]}"
                                    "<extra></extra>")
     rows = dict(zip(trace.locations, trace.customdata))
-    assert list(rows["I"]) == [1, 4795, "", ""]
+    assert list(rows["I"]) == [4795, "", ""]
+    # 7,1 5,1 4,2 4,2 4,2 2,6 1,4 1,3 1,1 %: the three at 4,2 share rank 3 (plotly.py writes hovertext as text)
+    assert dict(zip(trace.locations, trace.hovertext)) == {"I": "1", "V": "2", "III": "3", "VI": "3", "VII": "3",
+                                                           "IV": "6", "VIII": "7", "II": "8", "IX": "9"}
     assert dict(zip(trace.locations, trace.text))["I"] == "Stadtbezirk I"
 
 
@@ -104,7 +110,7 @@ def test_a_value_the_source_contradicts_carries_its_flag(app_data):
     points = pd.DataFrame({"key": frame["key"], "lon": range(9), "lat": range(9)})
     traces = value_traces(frame, k, "continuous", URL, labels=points)
     rows = dict(zip(traces[VALUES].locations, traces[VALUES].customdata))
-    assert list(rows["II"]) == [8, 677, "*", "<br>* Quelle uneinheitlich: veröffentlicht 1,3 %, aus den "
+    assert list(rows["II"]) == [677, "*", "<br>* Quelle uneinheitlich: veröffentlicht 1,3 %, aus den "
                                              "veröffentlichten Zahlen nachgerechnet 1,24 %"]
     assert "II*" in [x for t in traces if t.type == "scattergeo" for x in t.text]
 
@@ -168,9 +174,34 @@ def test_a_switch_sends_values_not_areas(app_data):
     slim = switched(whole)
     assert len(slim) == len(whole) == 2 + EXTRA_SLOTS
     assert [sorted(t) for t in slim[:2]] == [sorted(SWITCHED[BACKGROUND]), sorted(SWITCHED[VALUES])]
-    assert json.loads(to_json(slim[VALUES]["z"])) == whole[VALUES]["z"] and slim[2:] == whole[2:]  # as sent
+    assert unscaled(json.loads(to_json(slim[VALUES]["z"]))) == whole[VALUES]["z"] and slim[2:] == whole[2:]
     assert None in whole[VALUES]["z"]  # an area without a value arrives as null
     assert "locations" in whole[VALUES] and "text" in whole[VALUES]
+
+
+def unscaled(sent):
+    """Return the values a switch sent as the browser reads them (``essenDrawn.values`` in assets/drawn.js)."""
+    if not isinstance(sent, dict):
+        return sent
+    whole = np.frombuffer(base64.b64decode(sent["bdata"]), {"i2": "<i2", "i4": "<i4"}[sent["dtype"]])
+    return [None if v == sent["missing"] else int(v) / sent["divisor"] for v in whole]
+
+
+@pytest.mark.parametrize("values, dtype, divisor", [
+    ([17.8, None, 2.1, 0.0, -3.4], "i2", 10),  # shares: tenths, two bytes each
+    ([4162.0, 98439.0, None], "i4", 1),  # counts above 32.766: four bytes
+    ([0.125, 2.5], "i2", 1000),
+    ([1.2345, 2.0], None, None),  # more decimals than SCALED_DECIMALS: the floats themselves
+    ([1 / 3], None, None),
+])
+def test_a_switch_sends_values_as_scaled_integers_the_browser_divides_back(values, dtype, divisor):
+    floats = np.array([np.nan if v is None else v for v in values])
+    sent = json.loads(to_json(map_figures.scaled(floats)))
+    if dtype is None:
+        assert sent == values
+    else:
+        assert (sent["dtype"], sent["divisor"]) == (dtype, divisor)
+        assert unscaled(sent) == values  # the very same floats
 
 
 def test_labels_are_added_from_points(app_data):
@@ -231,8 +262,6 @@ def test_an_empty_class_keeps_its_legend_entry(app_data):
 
 def test_a_label_that_would_cover_another_is_shortened_or_left_out():
     """Labels are placed highest value first; one that would cover a placed label gets its value alone, or none."""
-    import numpy as np
-
     from essen_dash.figures.choropleth import placed
 
     # made-up points; the map's scale comes from their span: about 0,107° of latitude over 450 px, so b lies
