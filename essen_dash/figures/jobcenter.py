@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from essen_dash.classify import NO_VALUE_COLOUR, SEQUENTIAL
+from essen_dash.figures.choropleth import placed
 from essen_dash.figures.common import INK
 from essen_dash.format import de_number
 
@@ -36,10 +38,17 @@ def heatmap(matrix: pd.DataFrame, *, zmax: float | None = None, height: int | No
 JOINT_COLOUR = "#bfc5cc"  # areas the source lists together: their published shares are not added up
 
 
-def area_label(row) -> str:
+#: the type size of the map's area labels
+LABEL_SIZE = 12
+
+
+def label_choices(row) -> list[str]:
+    """Return an area's label, the fullest first: its name (each area the source lists together) with the share,
+    else the share(s) alone (``placed`` takes the first that covers no other label)."""
     if len(row.jc_areas) > 1:
-        return "<br>".join(f"{a} {pct(p)}" for a, p in zip(row.jc_areas, row.parts))
-    return f"{row.name}<br>{pct(row.value)}"
+        return ["<br>".join(f"{a} {pct(p)}" for a, p in zip(row.jc_areas, row.parts)),
+                " / ".join(pct(p) for p in row.parts)]
+    return [f"{row.name}<br>{pct(row.value)}", pct(row.value)]
 
 
 def area_hover(row) -> str:
@@ -80,11 +89,14 @@ def area_map(frame: pd.DataFrame, core_geojson: dict, other_geojson: dict, hatch
 
 
 def value_traces(frame: pd.DataFrame, core_geojson: dict, labels: pd.DataFrame, zmax: float) -> list:
-    """Return the traces that change with the origin group: area fill and area labels."""
+    """Return the traces that change with the origin group: area fill and area labels (placed so that none
+    covers another, the highest shares first; see ``choropleth.placed``)."""
     drawn = frame[frame["key"].isin({f["id"] for f in core_geojson["features"]})]
     joint = drawn["jc_areas"].map(len) > 1
     filled, shared = drawn[~joint], drawn[joint]
-    at = labels.set_index("key").loc[frame["key"]]
+    text = pd.Series(placed(labels, frame["key"], [label_choices(r) for r in frame.itertuples()], LABEL_SIZE,
+                            frame["value"].to_numpy(dtype=float, na_value=np.nan)), index=frame["key"]).dropna()
+    at = labels.set_index("key").loc[text.index]
     traces = [
         go.Choropleth(geojson=core_geojson, locations=filled["key"].tolist(), z=filled["value"].round(2).tolist(),
                       colorscale=SEQUENTIAL, zmin=0, zmax=zmax or 1,
@@ -100,8 +112,8 @@ def value_traces(frame: pd.DataFrame, core_geojson: dict, labels: pd.DataFrame, 
             customdata=[area_hover(r) for r in shared.itertuples()], hovertemplate="%{customdata}<extra></extra>"))
     return traces + [
         go.Scattergeo(lon=at["lon"].tolist(), lat=at["lat"].tolist(), mode="text", hoverinfo="skip",
-                      text=[area_label(r) for r in frame.itertuples()], showlegend=False, name="Beschriftung",
-                      textfont={"size": 12, "color": "#000000", "shadow": "0 0 3px white, 0 0 3px white"}),
+                      text=text.tolist(), showlegend=False, name="Beschriftung",
+                      textfont={"size": LABEL_SIZE, "color": "#000000", "shadow": "0 0 3px white, 0 0 3px white"}),
     ]
 
 

@@ -82,10 +82,16 @@ def test_screen_text_stays_in_its_chart(page, page_log, app_server, width, path,
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
 
 
-LABELS_JS = """() => Array.from(document.querySelectorAll('#karte-map .geo .trace.scattergeo text')).map(t => {
+LABELS_JS = """(id) => Array.from(document.querySelectorAll('#' + id + ' .geo .trace.scattergeo text')).map(t => {
     const r = t.getBoundingClientRect();
     return {text: t.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom};
 }).filter(r => r.text.trim() && r.right > r.left)"""
+
+
+def covering(labels: list[dict]) -> list[tuple[str, str]]:
+    """Return the pairs of labels whose boxes overlap."""
+    return [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:]
+            if a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]]
 
 
 @pytest.mark.parametrize("width", [1600, 1024, 600, 390])
@@ -96,13 +102,24 @@ def test_map_labels_never_cover_each_other(page, page_log, app_server, width):
     open_page(page, app_server, page_log, f"/?{AT_2016}&indicator=origin12_pct&level=stadtteil",
               "#karte-map .choroplethlocation")
     page.wait_for_timeout(400)  # plotly relayouts on resize
-    labels = page.evaluate(LABELS_JS)
-    covering = [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:]
-                if a["left"] < b["right"] and b["left"] < a["right"]
-                and a["top"] < b["bottom"] and b["top"] < a["bottom"]]
-    assert covering == []
+    labels = page.evaluate(LABELS_JS, "karte-map")
+    assert covering(labels) == []
     texts = [label["text"] for label in labels]
     if width < 600:
         assert texts == []
     else:  # the highest value with its name; its close neighbours with their value or not at all
         assert "Stadtkern11,7 %" in texts and "Altendorf8,3 %" in texts and len(texts) >= 6
+
+
+@pytest.mark.parametrize("width", [1280, 600])
+def test_jobcenter_map_labels_never_cover_each_other(page, page_log, app_server, width):
+    """The JobCenter areas' labels are placed as the Karte's (name and share, else the share alone, else none):
+    at 2016's shares every area has room for its whole label."""
+    page.set_viewport_size({"width": width, "height": 1000})
+    open_page(page, app_server, page_log, f"/jobcenter?{AT_2016}", "#jobcenter-map .choroplethlocation")
+    page.wait_for_timeout(400)  # plotly relayouts on resize
+    labels = page.evaluate(LABELS_JS, "jobcenter-map")
+    assert covering(labels) == []
+    assert sorted(label["text"] for label in labels) == [
+        "Mitte-Nord21,2 %", "Mitte19,1 %", "Nord-Ost8,8 %", "Nord-West4,7 %", "Nord9,9 %", "Ost9,8 %",
+        "Süd 1 8,7 %Süd 2 8,1 %", "West9,3 %"]
