@@ -369,18 +369,21 @@ def scaled(values: np.ndarray):
     divisor and the integer that stands for a missing value; the browser divides (``essenDrawn.values`` in
     ``assets/drawn.js``: a correctly rounded division gives back the very same float). Otherwise the floats
     themselves (encoded at C speed, a missing one as ``null``)."""
-    shown = values[~np.isnan(values)]
+    present = ~np.isnan(values)
+    shown = values[present]
     for decimals in range(SCALED_DECIMALS + 1):
         multiples = np.round(shown * 10 ** decimals)
         if np.array_equal(multiples / 10 ** decimals, shown):
             break
     else:
         return values
-    dtype = np.int16 if np.abs(multiples).max(initial=0) < 2 ** 15 - 1 else np.int32
+    largest = np.abs(multiples).max(initial=0)
+    dtype = np.int16 if largest < 2 ** 15 - 1 else np.int32
     missing = np.iinfo(dtype).min
-    if np.abs(multiples).max(initial=0) >= -missing:
+    if largest >= -missing:
         return values
-    whole = np.where(np.isnan(values), missing, np.round(np.nan_to_num(values) * 10 ** decimals)).astype(dtype)
+    whole = np.full(len(values), missing, dtype=dtype)
+    whole[present] = multiples
     return {**to_typed_array_spec(whole), "divisor": 10 ** decimals, "missing": int(missing)}
 
 

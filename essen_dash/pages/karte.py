@@ -174,7 +174,8 @@ def layout(**params):
 
 @callback(Output(f"{PAGE}-map-switch", "data"), Output(f"{PAGE}-ranking", "figure"),
           Output(f"{PAGE}-meta", "children"), Output(f"{PAGE}-map-dl", "children"),
-          Output(f"{PAGE}-ranking-dl", "children"), Output(f"{PAGE}-map-caption", "children"), Output(f"{PAGE}-ranking-caption", "children"),
+          Output(f"{PAGE}-ranking-dl", "children"), Output(f"{PAGE}-map-caption", "children"),
+          Output(f"{PAGE}-ranking-caption", "children"),
           Output(f"{PAGE}-map-heading", "children"), Output(f"{PAGE}-ranking-heading", "children"),
           Output(f"{PAGE}-table-area", "children"),
           Input(f"{PAGE}-indicator", "value"), Input(f"{PAGE}-scheme", "value"), Input(f"{PAGE}-level", "value"),
