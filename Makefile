@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8050
 
-.PHONY: start test test-second-stichtag install browser bench clean
+.PHONY: start test test-second-stichtag install browser bench clean plotly-js
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,10 +13,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# axe-core for the accessibility tests, from the npm registry, as pinned in package-lock.json
+# axe-core for the accessibility tests and the tools that build the app's plotly.js, as pinned in package-lock.json
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
+
+# The app's plotly.js (essen_dash/vendor/, committed): rebuild after changing plotly-essen.js or the pinned plotly.js
+plotly-js: node_modules/.installed
+	node essen_dash/vendor/build.mjs
 
 # Debian's Chromium and ChromeDriver for browser tests and static export (never a downloaded browser),
 # a sans-serif font for exported charts, poppler for looking at PDFs, PostgreSQL for the store's tests

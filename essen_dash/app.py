@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import logging
 import select
@@ -26,6 +27,8 @@ from essen_dash.tables.schema import BEZIRK_IDS
 
 HERE = Path(__file__).parent
 GEO_ROUTE = "/geo/<level>.geojson"
+#: Where dash-renderer has dcc.Graph load plotly.js from (a fixed URL when Dash serves its files itself).
+PLOTLY_JS_ROUTE = "/_dash-component-suites/plotly/package_data/plotly.min.js"
 #: Paths Dash and this app serve besides the pages themselves.
 INTERNAL_PREFIXES = ("/_dash-", "/_favicon", "/assets/", "/geo/", "/health", "/download/", "/datenpflege")
 #: Dash's hot-reload probe: only for the development server with --debug.
@@ -253,11 +256,25 @@ def run_export(budget_s: float, work, media_type: str, name: str) -> flask.Respo
     return attachment(body, media_type, name)
 
 
+@functools.cache
+def plotly_js_bytes() -> bytes:
+    return paths.PLOTLY_JS.read_bytes()
+
+
 def add_routes(server: flask.Flask, page_paths: set[str]) -> None:
     @server.before_request
     def follow_data_changes():
         if not flask.request.path.startswith(("/assets/", "/_dash-component-suites/")):
             reload_if_changed()
+
+    @server.route(PLOTLY_JS_ROUTE)
+    def plotly_js():
+        """Serve the app's own plotly.js (:data:`essen_dash.paths.PLOTLY_JS`) where the graphs look for the plotly
+        package's: a third of the bytes, and Chromium starts it in a sixth of the time. Like Dash's own files
+        without a fingerprint: an ETag, and 304 when the browser has it."""
+        response = flask.Response(plotly_js_bytes(), mimetype="text/javascript")
+        response.add_etag()
+        return response.make_conditional(flask.request)
 
     @server.route(GEO_ROUTE)
     def geojson(level: str):

@@ -73,14 +73,15 @@ def area_states(data: AppData, level: str, stichtag: date) -> pd.DataFrame:
     keys = level_areas(data.tables, level)["key"]
     delivered = v.pivot(index="area", columns="kennzahl", values="state").reindex(index=keys)
     values = area_values(data, level, stichtag).set_index("key")
-    out = pd.DataFrame(index=keys)
-    for k in catalog.at_level(level):
+
+    def state(k: Kennzahl) -> np.ndarray:
         if k.is_derived:
-            out[k.key] = np.where(values[k.key].notna(), "derived", "missing")
-        else:
-            got = delivered[k.key] if k.key in delivered else pd.Series(pd.NA, index=keys)
-            out[k.key] = got.fillna("missing").to_numpy()
-    return out
+            return np.where(values[k.key].notna(), "derived", "missing")
+        got = delivered[k.key] if k.key in delivered else pd.Series(pd.NA, index=keys)
+        return got.fillna("missing").to_numpy()
+
+    # one frame from all columns at once: inserting them one by one costs pandas a block per column
+    return pd.DataFrame({k.key: state(k) for k in catalog.at_level(level)}, index=keys)
 
 
 @memoized

@@ -20,6 +20,10 @@ CACHE_DIR_ENV = "ESSEN_DASH_CACHE_DIR"
 DATABASE_URL_ENV = "ESSEN_DASH_DATABASE_URL"
 STATE_DIR_ENV = "ESSEN_DASH_STATE_DIR"
 
+#: The app's plotly.js: its core and the trace types the figures draw (``essen_dash/vendor/README.md``), loaded by
+#: the browser's graphs and by the export helper's Chromium.
+PLOTLY_JS = PACKAGE_DIR / "vendor" / "plotly-essen.min.js"
+
 #: The shared raw boundary files the project was given (a sibling of the checkout); never copied into the repo.
 SHARED_GEO_DIR = REPO_ROOT.parent / "shared" / "geo"
 

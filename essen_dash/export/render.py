@@ -20,8 +20,8 @@ Around that, :meth:`Renderer.admit` bounds the work a process takes on: one expo
 ``Retry-After``). A waiting export is dropped when its client has gone or its wait is over; a running one
 checks its deadline and its client before every figure, so a district pack stops between pages.
 
-Everything is local: plotly.js from the plotly package, no MathJax, and the base-map topology from the
-app's own assets.
+Everything is local: the app's own plotly.js (:data:`essen_dash.paths.PLOTLY_JS`), no MathJax, and the base-map
+topology from the app's own assets.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from essen_dash import paths
 
 DEFAULT_BROWSER = "/usr/bin/chromium"
 TOPOJSON_URL = (Path(__file__).resolve().parents[1] / "assets" / "topojson").as_uri() + "/"
@@ -399,7 +401,8 @@ def child_main() -> None:
 
     browser, tmp = sys.argv[1], sys.argv[2]
     # rendering is batch work: on a busy machine the kernel runs the workers' pages and callbacks first
-    # (Chromium, started from here, inherits the priority)
+    # (Chromium, started from here, inherits the priority and may not raise it)
+    _keep_priority_for_programs_started()
     os.nice(HELPER_NICENESS)
     out = os.dup(1)
     os.dup2(2, 1)  # stray output of libraries never enters the answers
@@ -409,6 +412,20 @@ def child_main() -> None:
         asyncio.run(_child_serve(browser, tmp, out))
     finally:  # the server process may be gone and unable to clean up after us
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _keep_priority_for_programs_started() -> None:
+    """Let no program this process starts raise its CPU priority.
+
+    Chromium raises its own where it may: run as root, its browser and GPU processes go to ``nice`` -8 and its
+    renderers to 0, ahead of the server's workers. Dropped from the capability bounding set, CAP_SYS_NICE is gone
+    from every program started from here (only root has it to drop; other users may never raise priority).
+    """
+    import ctypes
+
+    pr_capbset_drop, cap_sys_nice = 24, 23  # <linux/prctl.h>, <linux/capability.h>
+    with contextlib.suppress(OSError, AttributeError):  # not Linux, or not allowed: nothing to drop
+        ctypes.CDLL(None, use_errno=True).prctl(pr_capbset_drop, cap_sys_nice, 0, 0, 0)
 
 
 async def _child_serve(browser: str, tmp: str, out: int) -> None:
@@ -435,10 +452,11 @@ async def _child_serve(browser: str, tmp: str, out: int) -> None:
 
     threading.Thread(target=read_requests, daemon=True).start()
     try:
-        # ready with one tab, the others opened while it renders: each tab loads plotly.js (1.5 s on a slow
+        # ready with one tab, the others opened while it renders: each tab loads plotly.js (0.3 s on a slow
         # machine), and a start must fit START_TIMEOUT_S; kaleido adds a tab the way it opens one
         later = TABS - 1 if hasattr(kaleido.Kaleido, "_create_kaleido_tab") else 0
-        k = _kaleido(kaleido.Kaleido)(n=TABS - later, timeout=None, mathjax=False, path=browser, tmp_dir=tmp)
+        k = _kaleido(kaleido.Kaleido)(n=TABS - later, timeout=None, mathjax=False, plotlyjs=paths.PLOTLY_JS,
+                                      path=browser, tmp_dir=tmp)
         opening = asyncio.ensure_future(k.open())
         while not opening.done():  # tell the server process Chromium's group as soon as it exists
             process = getattr(k, "subprocess", None)

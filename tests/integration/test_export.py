@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import threading
 import xml.etree.ElementTree as ET
 import zipfile
 from datetime import date
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -290,6 +293,21 @@ def test_concurrent_exports_do_not_mix(client):
         text = results[key].decode()
         assert labels[key] in text
         assert all(labels[other] not in text for other in keys if other != key)
+
+
+def test_the_render_helpers_chromium_runs_below_the_workers(client):
+    """Every process of the helper's Chromium runs at the helper's lower priority: none raised its own (as root,
+    Chromium sets its browser and GPU process to nice -8 where it may)."""
+    assert client.get("/download/chart", query_string={**CHARTS["bars"][0], "format": "png"}).status_code == 200
+    group = render.RENDERER._local().helper.browser_pid
+    niceness = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:  # the process group (field 5 of proc(5))
+                niceness[int(stat.parent.name)] = int(fields[16])  # nice (field 19)
+    assert len(niceness) >= 3, niceness  # browser, GPU or utility processes, renderers
+    assert min(niceness.values()) >= os.nice(0) + render.HELPER_NICENESS, niceness
 
 
 def test_missing_chromium_is_reported_and_app_keeps_working(client, monkeypatch):
