@@ -10,6 +10,7 @@ from essen_dash.components import card, sync_query
 from essen_dash.data import AppData, current, memoized
 from essen_dash.datasets import DATASETS, column_info, dataset_frame, iso_dates
 from essen_dash.datasets_export import contract_csv, german_csv, workbook
+from essen_dash.export.render import offload
 from essen_dash.format import de_date
 from essen_dash.geo.boundaries import OFFICIAL_SOURCE
 from essen_dash.params import parse
@@ -137,7 +138,7 @@ def download(_csv, _contract, _xlsx, name, bezirke):
     name = name if name in DATASETS else DEFAULT_VIEW
     data = current()
     chosen = parse({"bezirk": bezirke or ()}, data, ("bezirk",))[0].bezirk
-    return download_of(data, dash.ctx.triggered_id, name, chosen)
+    return offload(download_of, data, dash.ctx.triggered_id, name, chosen)  # the workbook: not in the worker's loop
 
 
 @memoized

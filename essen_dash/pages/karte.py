@@ -83,12 +83,17 @@ WARM_KENNZAHLEN = 12
 
 
 def warm(data: AppData) -> None:
-    """Build the views people open first (the first Kennzahlen, default scheme, both levels) before serving."""
+    """Build the views people open first (the first Kennzahlen, default scheme, both levels), and the first one in
+    every other scheme: a scheme's library (mapclassify with SciPy, a second and a half) is then loaded before a
+    person's first switch to it, which would otherwise hold that worker."""
     if data.boundaries is None:
         return
-    for key in list(data.catalog(data.latest))[:WARM_KENNZAHLEN]:
+    keys = list(data.catalog(data.latest))
+    for key in keys[:WARM_KENNZAHLEN]:
         for level in LEVELS:
             switch_outputs(data, Params(indicator=key, level=level, stichtag=data.latest))
+    for scheme in SCHEMES:
+        switch_outputs(data, Params(indicator=keys[0], scheme=scheme, stichtag=data.latest))
 
 
 def stichtag_query(data: AppData, p: Params):

@@ -16,6 +16,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from essen_dash import verteilung as vt
 from essen_dash.components import card, chart_block, download_links, notices, sync_query
 from essen_dash.data import AppData, current, memoized
+from essen_dash.export.render import offload
 from essen_dash.format import de_date, de_number
 from essen_dash.params import SHELL_PARAMS, Params, as_query, key_kennzahlen, parse, plain_number
 from essen_dash.views import build
@@ -267,7 +268,7 @@ def download_xlsx(clicks, query, stichtag):
     p, _ = parse({**raw, "stichtag": text(stichtag)}, data, PARAMS)
     if not p.key:
         return no_update
-    return dcc.send_bytes(vt.xlsx_bytes(data, p), vt.xlsx_filename(p))
+    return dcc.send_bytes(offload(vt.xlsx_bytes, data, p), vt.xlsx_filename(p))  # not in the worker's loop
 
 
 # Write the setting shown into the address bar (shareable); the shell keeps bezirk and stichtag there.
