@@ -18,7 +18,9 @@ export PYTHONPATH="$wt"  # the worktree's code and data, not the editable instal
 "$PY" -m essen_dash.cli validate data >/dev/null  # the imported folder passes every rule
 # only tests that read data/ can see the new Stichtag; the others ran in the first pass: the unit tests (their
 # guard fails any that opens data/), the Datenpflege and the comparing pack on the frozen fixture, the store and
-# the install on their own folders
+# the install on their own folders, the outages (failing Chromium, slow clients, logs: no figure is read) and the
+# app's plotly.js
 "$PY" -m pytest -q -p no:cacheprovider tests/integration \
     --ignore=tests/integration/test_datenpflege.py --ignore=tests/integration/test_pack_change.py \
-    --ignore=tests/integration/test_store.py --ignore=tests/integration/test_install.py
+    --ignore=tests/integration/test_store.py --ignore=tests/integration/test_install.py \
+    --ignore=tests/integration/test_outage.py --ignore=tests/integration/test_plotly_bundle.py

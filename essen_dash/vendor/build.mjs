@@ -1,6 +1,6 @@
 // Build plotly-essen.min.js from plotly-essen.js with the plotly.js and esbuild pinned in package.json:
 //     node essen_dash/vendor/build.mjs [OUTFILE]
-// The same sources give the same bytes (tests/unit/test_plotly_bundle.py rebuilds and compares).
+// The same sources give the same bytes (tests/integration/test_plotly_bundle.py rebuilds and compares).
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
