@@ -22,7 +22,7 @@ await build({
     define: { global: 'window', 'define.amd': 'false' },
     loader: { '.css': 'empty' },
     legalComments: 'eof',
-    banner: { js: `/*! plotly.js ${version} (MIT licence, (c) Plotly, Inc.), core with bar, heatmap, table, ` +
-                  'scattergeo and choropleth, built for essen-dash by essen_dash/vendor/build.mjs */' },
+    banner: { js: `/*! plotly.js ${version} (MIT licence, (c) Plotly, Inc.): its core and the trace types ` +
+                  'registered in essen_dash/vendor/plotly-essen.js, built for essen-dash by build.mjs */' },
     logLevel: 'warning',
 });
