@@ -32,15 +32,17 @@ NUMERIC = re.compile(r"^[+\-−]?\d")
 
 # --- pieces of the page --------------------------------------------------------------------------------------
 
-def table(frame, table_id: str) -> html.Table:
-    """Return display strings as an HTML table; columns of figures (blank cells aside) align right."""
+def table(frame, table_id: str) -> html.Div:
+    """Return display strings as an HTML table; columns of figures (blank cells aside) align right, and a table
+    wider than the screen scrolls within its box (``.table-scroll``, as ``components.html_table``)."""
     cells = frame.astype(str)
     numeric = {c for c in cells.columns[1:] if cells[c].map(lambda v: v == "" or bool(NUMERIC.match(v))).all()}
     head = html.Tr([html.Th(c, className="num" if c in numeric else None, scope="col") for c in cells.columns])
     body = [html.Tr([html.Th(row[0], scope="row")] +
                     [html.Td(v, className="num" if c in numeric else None) for c, v in zip(cells.columns[1:], row[1:])])
             for row in cells.itertuples(index=False)]
-    return html.Table([html.Thead(head), html.Tbody(body)], className="simple", id=table_id)
+    return html.Div(html.Table([html.Thead(head), html.Tbody(body)], className="simple", id=table_id),
+                    className="table-scroll")
 
 
 def method(data: AppData, r: vt.Result) -> html.Dl:

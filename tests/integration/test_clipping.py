@@ -58,7 +58,8 @@ def test_exported_text_stays_on_the_canvas(client, browser, key, caption):
 
 
 SCREEN_PAGES = [("/", "#karte-map .choroplethlocation"), ("/bezirk/III", "#bezirk-profile .bars"),
-                ("/jobcenter", "#jobcenter-heatmap .hm"), ("/zuteilung", "#zuteilung-scatter .scatterlayer")]
+                ("/jobcenter", "#jobcenter-heatmap .hm"), ("/zuteilung", "#zuteilung-scatter .scatterlayer"),
+                ("/verteilung", "#verteilung-table tbody tr")]
 GRAPHS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(plot => {
     const box = plot.getBoundingClientRect();
     // a text not drawn (a map label on a phone) has no box and cannot be cut
