@@ -511,9 +511,9 @@ def comparison_figure(r: Result, selected: frozenset[str] = frozenset(), height:
     reach = float(np.nanmax(np.abs(f["housing_diff_pp"].to_numpy(dtype=float)))) if f["housing_diff_pp"].notna().any() \
         else 1.0
     fig.update_layout(height=height, showlegend=False, bargap=0.25,
-                      xaxis={"title": "Projektwohnungen minus<br>Schlüsselanteil (Pp.)",
+                      xaxis={"title": "Abweichung (Prozentpunkte)",
                              "gridcolor": "#eef1f4", "zeroline": False, "range": [-reach * 1.35, reach * 1.35]},
-                      yaxis={"automargin": True, "domain": [0, TOP]}, margin={"l": 10, "r": 30, "t": 90, "b": 94})
+                      yaxis={"automargin": True, "domain": [0, TOP]}, margin={"l": 10, "r": 30, "t": 90, "b": 76})
     return fig
 
 
