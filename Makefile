@@ -43,6 +43,7 @@ test-second-stichtag: install browser node_modules/.installed
 	tests/second_stichtag.sh
 
 bench: install browser
+	$(PY) -m compileall -q essen_dash  # after changes, too: the cold start is a deployment's, not a first run's
 	$(PY) bench/run.py
 
 clean:

@@ -438,8 +438,10 @@ def create_app(settings: Settings | None = None, data: AppData | None = None, au
     """Return the dashboard on ``data`` (default: loaded now from ``settings``, default: the environment's), with
     the Datenpflege pages and their security settings ``auth`` (default: from the environment, read now); with
     ``warm``, the common views are built before it returns (:func:`warm_views`)."""
+    from essen_dash import encode
     from essen_dash.admin import config as admin_config, web as admin_web
 
+    encode.install()
     settings = settings or paths.settings()
     auth = auth or admin_config.from_env(settings.state_dir)
     data = data or load_app_data(settings)

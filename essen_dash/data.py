@@ -37,8 +37,6 @@ class AppData:
     boundaries: Boundaries | None
     geometry_problem: str | None
     quality: tuple[Finding, ...]
-    #: dissolved JobCenter areas per JobCenter Stichtag (empty without boundaries)
-    jobcenter_geo: dict = field(default_factory=dict)
     #: the catalog with data-dependent labels filled in, per Stichtag
     catalogs: dict = field(default_factory=dict)
     #: the state of the data source these tables were read at (its version, or its files' fingerprint)
@@ -51,6 +49,11 @@ class AppData:
     @property
     def latest(self) -> date:
         return self.stichtage[-1]
+
+    def jobcenter_areas(self, day: date):
+        """Return the dissolved JobCenter areas of JobCenter Stichtag ``day``, or None (no boundaries, or no lists of
+        that day); dissolved when first asked for (40 ms at a start that need not wait for them)."""
+        return dissolved_jobcenter_areas(self, day)
 
     def catalog(self, stichtag: date) -> Catalog:
         return self.catalogs[stichtag]
@@ -120,13 +123,9 @@ def load_app_data(settings: Settings, maps: bool = True) -> AppData:
 def assemble(tables: Tables, boundaries: Boundaries | None, problem: str | None, revision: object = None) -> AppData:
     """Return the bundle of validated tables with boundaries already prepared (a publication's preview reuses the
     boundaries in force)."""
-    jc_geo = {}
-    if boundaries is not None:
-        cw = tables["jobcenter_crosswalk"]
-        jc_geo = {day: jobcenter_areas(boundaries.stadtteile, rows) for day, rows in cw.groupby("stichtag")}
     catalog = Catalog.from_table(tables["kennzahlen"])
     catalogs = {day: catalog.resolved(tables, day) for day in tables.stichtage}
-    return AppData(tables, boundaries, problem, tuple(findings(tables, catalog)), jc_geo, catalogs, revision)
+    return AppData(tables, boundaries, problem, tuple(findings(tables, catalog)), catalogs, revision)
 
 
 # --- memo of pure builders, outside the bundle ------------------------------------------
@@ -142,6 +141,14 @@ def memoized(fn):
     cached = functools.lru_cache(maxsize=MEMO_SIZE)(fn)
     _memos.append(cached)
     return functools.wraps(fn)(cached)
+
+
+@memoized
+def dissolved_jobcenter_areas(data: AppData, day: date):
+    """See :meth:`AppData.jobcenter_areas`."""
+    cw = data.tables["jobcenter_crosswalk"]
+    rows = cw[cw["stichtag"] == day]
+    return jobcenter_areas(data.boundaries.stadtteile, rows) if data.boundaries is not None and len(rows) else None
 
 
 def _forget_views() -> None:

@@ -73,7 +73,11 @@ class Server(BaseApplication):
             handler.setFormatter(logging.Formatter(LOG_FORMAT, "%Y-%m-%d %H:%M:%S %z"))
             app_log.addHandler(handler)
             app_log.setLevel(logging.INFO)
-        return create_app(self.settings).server
+        from essen_dash.cli import app_started
+
+        app = create_app(self.settings)
+        app_started()  # before the fork: the workers share the app's memory pages
+        return app.server
 
 
 def default_workers() -> int:

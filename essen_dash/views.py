@@ -207,7 +207,7 @@ def jobcenter_heatmap(data: AppData, p: Params, geo: Geo) -> Chart:
 
 def jobcenter_map(data: AppData, p: Params, geo: Geo) -> Chart:
     jc_day, matrix = _jc(data, p)
-    frame, parts = jobcenter_map_view(data.tables, data.jobcenter_geo[jc_day], data.boundaries.stadtteile, jc_day,
+    frame, parts = jobcenter_map_view(data.tables, data.jobcenter_areas(jc_day), data.boundaries.stadtteile, jc_day,
                                       p.gruppe, p.selected)
     fig = jcfig.area_map(frame, parts["core"], parts["others"], parts["hatch"], parts["outline"], parts["labels"],
                          zmax=float(matrix.drop(index=UNASSIGNED, errors="ignore")[p.gruppe].max()))

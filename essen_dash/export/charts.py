@@ -13,8 +13,6 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pypdf import PdfReader, PdfWriter
-
 from essen_dash.data import AppData
 from essen_dash.export.render import FORMATS, Format, Job, Renderer, offload
 from essen_dash.figures.common import FONT, INK, MUTED, housed, merged
@@ -81,12 +79,7 @@ class ExportRequest:
         """Return the rendered file with its document title (a PDF would otherwise be titled by the renderer)."""
         if self.format.key != "pdf":
             return body
-        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(body)))
-        writer.add_metadata({"/Title": build(data, self.view.key, self.params).title,
-                             "/Author": "Stadt Essen – essen-dash"})
-        out = io.BytesIO()
-        writer.write(out)
-        return out.getvalue()
+        return pdf_of([body], build(data, self.view.key, self.params).title)
 
     def render(self, data: AppData, renderer: Renderer, job: Job | None = None) -> bytes:
         """Return the finished file, from the renderer's cache if it was made before, else rendered and kept."""
@@ -128,3 +121,21 @@ def parse_request(raw: Mapping[str, str], data: AppData) -> ExportRequest:
     if caption not in ("0", "1"):
         raise ExportError(f"Ungültiger Wert „{caption[:20]}“ für caption. Erlaubt: 0 (ohne Satz) oder 1 (mit Satz)")
     return ExportRequest(view, params, FORMATS[fmt], caption == "1")
+
+
+AUTHOR = "Stadt Essen – essen-dash"
+
+
+def pdf_of(files: list[bytes], title: str) -> bytes:
+    """Return one PDF of the pages of the PDFs ``files``, in order, titled ``title`` (the renderer would title it
+    otherwise)."""
+    from pypdf import PdfReader, PdfWriter  # imported when first needed: 0.1 s of a cold start
+
+    writer = PdfWriter()
+    for body in files:
+        for page in PdfReader(io.BytesIO(body)).pages:
+            writer.add_page(page)
+    writer.add_metadata({"/Title": title, "/Author": AUTHOR})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -19,10 +19,9 @@ from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
-from pypdf import PdfReader, PdfWriter
 
 from essen_dash.data import AppData
-from essen_dash.export.charts import ExportError, print_figure
+from essen_dash.export.charts import ExportError, pdf_of, print_figure
 from essen_dash.export.render import FORMATS, RENDERER, Format, Job, Renderer, offload
 from essen_dash.export.slides import deck, slide_figure
 from essen_dash.figures.choropleth import locator
@@ -31,8 +30,6 @@ from essen_dash.format import de_date, de_number
 from essen_dash.params import ParamError, Params, parse
 from essen_dash.tables.schema import BEZIRK_IDS
 from essen_dash.views import VIEWS, Chart, build, sources
-
-AUTHOR = "Stadt Essen – essen-dash"
 
 
 def stand(day: date, compare: date | None = None) -> str:
@@ -187,18 +184,6 @@ def kept(renderer: Renderer, data: AppData, what: tuple, make: Callable[[], byte
 
 def title_of(bezirk_ids: list[str], day: date, compare: date | None) -> str:
     return f"Bezirkspaket Stadtbezirk {', '.join(bezirk_ids)} – {stand(day, compare)}"
-
-
-def pdf_of(files: list[bytes], title: str) -> bytes:
-    """Return one PDF of the pages' PDFs, in order, with the pack's title."""
-    writer = PdfWriter()
-    for body in files:
-        for page in PdfReader(io.BytesIO(body)).pages:
-            writer.add_page(page)
-    writer.add_metadata({"/Title": title, "/Author": AUTHOR})
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def pack_pdf(data: AppData, bezirk_ids: list[str], day: date, renderer: Renderer = RENDERER,

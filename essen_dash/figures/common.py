@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
-import plotly.graph_objects as go
-
 #: quoted: an unquoted "Source Sans 3" is invalid CSS, and the whole list then fell back to a serif font
 FONT = "'Source Sans 3', 'Source Sans Pro', 'Segoe UI', Helvetica, Arial, 'Liberation Sans', sans-serif"
 INK = "#1b2733"
@@ -29,13 +25,13 @@ def merged(base: dict, extra: dict) -> dict:
     return out
 
 
-@functools.cache
-def none_template() -> dict:
-    """Return plotly's ``"none"`` template as the figure JSON carries it."""
-    return go.Figure(layout={"template": "none"}).to_plotly_json()["layout"]["template"]
+#: plotly's ``"none"`` template as the figure JSON carries it (tests/unit/test_figures.py compares it with
+#: plotly's own): written out, since building it through plotly loads all of plotly's validators (40 ms), and
+#: the first page's map needs none of them
+NONE_TEMPLATE = {"data": {"scatter": [{"type": "scatter"}]}}
 
 
 def housed(layout: dict) -> dict:
     """Return a figure's layout (plotly JSON) in the house style (fonts, colours, German separators). Plain data:
     the figure was validated when it was built."""
-    return {**merged(layout, HOUSE), "template": none_template()}  # replaced whole, as plotly replaces a template
+    return {**merged(layout, HOUSE), "template": NONE_TEMPLATE}  # replaced whole, as plotly replaces a template

@@ -69,7 +69,7 @@ def notes(data: AppData, p: Params) -> list:
     cw = data.tables["jobcenter_crosswalk"]
     named = set(cw[cw["stichtag"] == jc_day]["stadtteil_name"])
     missing = [n for n in data.tables["stadtteile_register"]["stadtteil_name"] if n not in named]
-    areas = data.jobcenter_geo.get(jc_day)
+    areas = data.jobcenter_areas(jc_day)
     joint = [a for a in areas.itertuples() if len(a.jc_areas) > 1] if areas is not None else []
     items = [html.Li([html.B(f"{jcfig.pct(unassigned)} "), f"der Leistungsbeziehenden aus {p.gruppe} sind keinem "
                       "Bereich zugeordnet („nicht zugeordnet“)."])]

@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,6 +70,7 @@ class Tables:
 
     folder: Path
     frames: Mapping[str, pd.DataFrame]
+    _wide: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.frames[name]
@@ -81,7 +82,13 @@ class Tables:
 
     def wide(self, level: str) -> pd.DataFrame:
         """Return the published values of a level as a table: a row per Stichtag and area (``area``), a column per
-        Kennzahl in catalog order; withheld and missing values are empty."""
+        Kennzahl in catalog order; withheld and missing values are empty. Pivoted once per level: the caller gets
+        a copy (copy-on-write: nothing is copied until it is changed)."""
+        if level not in self._wide:
+            self._wide[level] = self._pivot(level)
+        return self._wide[level].copy(deep=False)
+
+    def _pivot(self, level: str) -> pd.DataFrame:
         v = self["values"]
         v = v[v["level"] == level]
         catalog = self["kennzahlen"]

@@ -248,6 +248,12 @@ def test_figures_carry_no_default_template(app_data):
     assert len(fig.to_json()) < 6000
 
 
+def test_the_written_out_template_is_plotlys_none():
+    from essen_dash.figures.common import NONE_TEMPLATE
+
+    assert go.Figure(layout={"template": "none"}).to_plotly_json()["layout"]["template"] == NONE_TEMPLATE
+
+
 def test_an_empty_class_keeps_its_legend_entry(app_data):
     """Equal intervals over project housing leave 12,1 bis unter 17,2 % empty: it is listed all the same."""
     k = app_data.catalog(DAY)["project_housing_pct"]
