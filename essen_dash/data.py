@@ -133,12 +133,14 @@ def assemble(tables: Tables, boundaries: Boundaries | None, problem: str | None,
 _memos: list = []
 
 
-def memoized(fn):
+def memoized(fn=None, *, size: int = MEMO_SIZE):
     """Memoize a pure builder whose first argument is the bundle (views repeat across users).
 
-    The memo is bounded and emptied whenever another bundle is installed.
+    The memo keeps the ``size`` results last asked for, and is emptied whenever another bundle is installed.
     """
-    cached = functools.lru_cache(maxsize=MEMO_SIZE)(fn)
+    if fn is None:
+        return functools.partial(memoized, size=size)
+    cached = functools.lru_cache(maxsize=size)(fn)
     _memos.append(cached)
     return functools.wraps(fn)(cached)
 

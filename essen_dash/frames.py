@@ -259,10 +259,13 @@ def allocation_frame(data: AppData, stichtag: date) -> pd.DataFrame:
 
 def jobcenter_matrix(tables: Tables, stichtag: date) -> pd.DataFrame:
     """Return JobCenter shares as areas × origin groups, in the source's order."""
-    jc = tables["jobcenter"][tables["jobcenter"]["stichtag"] == stichtag]
-    areas = list(dict.fromkeys(jc["jc_area"]))
-    groups = list(dict.fromkeys(jc["origin_group"]))
-    return jc.pivot(index="jc_area", columns="origin_group", values="share_pct").loc[areas, groups]
+    def build() -> pd.DataFrame:
+        jc = tables["jobcenter"][tables["jobcenter"]["stichtag"] == stichtag]
+        areas = list(dict.fromkeys(jc["jc_area"]))
+        groups = list(dict.fromkeys(jc["origin_group"]))
+        return jc.pivot(index="jc_area", columns="origin_group", values="share_pct").loc[areas, groups]
+
+    return tables.derived(("jobcenter_matrix", stichtag), build)
 
 
 def overlapping_areas(tables: Tables, jc_stichtag: date, bezirke: set[str]) -> list[str]:

@@ -65,16 +65,25 @@ def results(data: AppData, p: Params) -> list:
     """Return everything that follows the setting: sentence, map, ranking, comparison, table and rules.
 
     The settings most visitors see — a preset's total (the default among them) with the default key and no
-    minimum — are built once per bundle; a typed setting is built for its request only, so the memo stays small.
+    minimum — are kept once built; of the settings typed, only the last few (their results are large, 40–50 KB).
     """
     default = Params()
     if p.key == default.key and p.min == default.min and vt.preset_for(p.unit, p.total) is not None:
         return common_results(data, p)
-    return build_results(data, p)
+    return typed_results(data, p)
 
 
 @memoized
 def common_results(data: AppData, p: Params) -> list:
+    return build_results(data, p)
+
+
+#: typed settings kept: the same setting comes again when a person goes back, or colleagues try the same key
+TYPED_KEPT = 32
+
+
+@memoized(size=TYPED_KEPT)
+def typed_results(data: AppData, p: Params) -> list:
     return build_results(data, p)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # frictionless is imported where a folder is checked: serving
 #: The range of a stored integer (pandas int64); Frictionless alone accepts integers of any size.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 DESCRIPTOR = "datapackage.json"
+
+T = TypeVar("T")
 
 TYPE_NAMES = {"integer": "eine ganze Zahl", "number": "eine Zahl", "date": "ein Datum JJJJ-MM-TT",
               "boolean": "true oder false", "string": "Text"}
@@ -70,23 +72,29 @@ class Tables:
 
     folder: Path
     frames: Mapping[str, pd.DataFrame]
-    _wide: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: what is derived from the tables, built once (they never change): see :meth:`derived`
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.frames[name]
 
+    def derived(self, key: tuple, build: Callable[[], T]) -> T:
+        """Return what ``build`` derives from these tables, built at the first call per ``key``. A table comes as a
+        copy (copy-on-write: nothing is copied until it is changed); anything else must be immutable."""
+        if key not in self._derived:
+            self._derived[key] = build()
+        value = self._derived[key]
+        return value.copy(deep=False) if isinstance(value, pd.DataFrame) else value
+
     @property
     def stichtage(self) -> list[date]:
         """Return the Stichtage with delivered values, oldest first."""
-        return sorted(self["values"]["stichtag"].unique())
+        return list(self.derived(("stichtage",), lambda: tuple(sorted(self["values"]["stichtag"].unique()))))
 
     def wide(self, level: str) -> pd.DataFrame:
         """Return the published values of a level as a table: a row per Stichtag and area (``area``), a column per
-        Kennzahl in catalog order; withheld and missing values are empty. Pivoted once per level: the caller gets
-        a copy (copy-on-write: nothing is copied until it is changed)."""
-        if level not in self._wide:
-            self._wide[level] = self._pivot(level)
-        return self._wide[level].copy(deep=False)
+        Kennzahl in catalog order; withheld and missing values are empty."""
+        return self.derived(("wide", level), lambda: self._pivot(level))
 
     def _pivot(self, level: str) -> pd.DataFrame:
         v = self["values"]

@@ -320,3 +320,30 @@ def test_no_wcag_violations(page, page_log, app_server, query):
     assert AXE.is_file(), "axe-core missing: run `npm ci` (make test does)"
     open_verteilung(page, app_server, page_log, f"/verteilung?{query}")
     assert axe_violations(page) == []
+
+
+def test_typed_settings_are_kept_but_only_the_last_few():
+    """A typed setting asked for again is answered from the memo (the same objects); the memo of typed settings
+    holds at most TYPED_KEPT of them, whatever people type."""
+    from essen_dash import paths
+    from essen_dash.app import create_app
+    from essen_dash.data import current
+    from essen_dash.params import parse
+
+    create_app(paths.settings(), warm=False)
+    from essen_dash.pages import verteilung as page
+
+    data = current()
+
+    def typed(total: int):
+        p, bad = parse({"unit": "eur", "total": str(total), "key": "origin12_count:60,population_count:40"}, data,
+                       page.PARAMS)
+        assert not bad
+        return page.results(data, p)
+
+    first = typed(123457)
+    assert typed(123457) is first
+    for total in range(200000, 200000 + 2 * page.TYPED_KEPT):
+        typed(total)
+    assert page.typed_results.cache_info().currsize == page.TYPED_KEPT
+    assert typed(123457) is not first
