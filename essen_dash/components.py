@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from urllib.parse import urlencode
 
 from dash import MATCH, Input, Output, State, clientside_callback, dcc, html
 
-from essen_dash.data import AppData
-from essen_dash.params import Params, as_query
+from essen_dash.data import AppData, current, memoized
+from essen_dash.params import SHELL_PARAMS, Params, as_query, parse
 from essen_dash.views import Chart, View, build, screen
 
 
@@ -113,3 +114,26 @@ def chart_block(view: View, data: AppData, p: Params, graph_id: str, height: int
         html.Figcaption(chart.caption, id=f"{graph_id}-caption", className="caption"),
         html.Div(download_links(view, p), id=f"{graph_id}-dl"),
     ], className="chart", **{"aria-labelledby": f"{graph_id}-heading"})
+
+
+#: layouts kept per page and bundle (parameters and notices): each holds its views, the JobCenter page 150 KB
+PAGES_KEPT = 16
+
+
+def kept_page(names: tuple[str, ...]):
+    """Make ``build(data, p, page_notices)`` a page's ``layout(**params)``: the URL's parameters ``names`` parsed
+    (notices about those of the shell's filter are the shell's), and each page built once per bundle, parameters
+    and notices; the last :data:`PAGES_KEPT` are kept. A layout is data: Dash only writes it out."""
+    def wrap(build):
+        kept = memoized(size=PAGES_KEPT)(build)
+
+        @functools.wraps(build)
+        def layout(**params):
+            data = current()
+            p, bad = parse(params, data, names)
+            return kept(data, p, tuple(text for name, text in bad.items() if name not in SHELL_PARAMS))
+
+        layout.kept = kept
+        return layout
+
+    return wrap

@@ -7,7 +7,7 @@ import json
 import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-from essen_dash.data import AppData, current
+from essen_dash.data import AppData, current, memoized
 from essen_dash.format import de_date
 from essen_dash.params import SHELL_PARAMS, parse_search
 from essen_dash.tables.schema import BEZIRK_IDS
@@ -53,7 +53,13 @@ def filter_bar(data: AppData) -> html.Div:
 
 
 def layout() -> html.Div:
-    data = current()
+    return frame(current())
+
+
+@memoized
+def frame(data: AppData) -> html.Div:
+    """Return the app's frame around every page (built once per bundle: ``/_dash-layout`` is asked for at every
+    visit)."""
     banner = [] if data.boundaries else [notice(
         f"Karten sind nicht verfügbar: {data.geometry_problem}", "error")]
     return html.Div(className="app", children=[

@@ -25,7 +25,7 @@ def merged(base: dict, extra: dict) -> dict:
     return out
 
 
-#: plotly's ``"none"`` template as the figure JSON carries it (tests/unit/test_figures.py compares it with
+#: plotly's ``"none"`` template as the figure JSON carries it (tests/unit/figures/test_choropleth.py compares it with
 #: plotly's own): written out, since building it through plotly loads all of plotly's validators (40 ms), and
 #: the first page's map needs none of them
 NONE_TEMPLATE = {"data": {"scatter": [{"type": "scatter"}]}}

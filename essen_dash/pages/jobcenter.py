@@ -5,12 +5,12 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, Patch, callback, ctx, dcc, html, no_update
 
-from essen_dash.components import card, chart_block, notices, sync_query
+from essen_dash.components import card, chart_block, kept_page, notices, sync_query
 from essen_dash.data import AppData, current, memoized
 from essen_dash.figures import jobcenter as jcfig
 from essen_dash.format import de_date
 from essen_dash.frames import UNASSIGNED, jobcenter_matrix
-from essen_dash.params import SHELL_PARAMS, Params, jobcenter_groups, parse
+from essen_dash.params import Params, jobcenter_groups, parse
 from essen_dash.views import VIEWS
 
 dash.register_page(__name__, path="/jobcenter", name="JobCenter", title="JobCenter – Sozialdaten Essen", order=2)
@@ -28,14 +28,13 @@ def explain(matrix) -> str:
             f"so viele aller Leistungsbeziehenden aus {group} vom Bereich {area} betreut werden.")
 
 
-def layout(**params):
-    data = current()
-    p, bad = parse(params, data, PARAMS)
+@kept_page(PARAMS)
+def layout(data: AppData, p: Params, page_notices: tuple[str, ...]):
     jc_day = data.jobcenter_stichtag(p.stichtag)
     matrix = jobcenter_matrix(data.tables, jc_day)
     return html.Div(className="page page-jobcenter", children=[
         dcc.Store(id=f"{PAGE}-sync"),
-        html.Div(notices([t for n, t in bad.items() if n not in SHELL_PARAMS])),
+        html.Div(notices(page_notices)),
         html.H1("SGB-II-Leistungsbeziehende nach Herkunft und JobCenter-Bereich", className="page-title"),
         html.P(f"Stand {de_date(jc_day)} · Quelle: {data.jobcenter_source(p.stichtag)}", className="lead"),
         html.P(explain(matrix), className="explain", id=f"{PAGE}-explain"),

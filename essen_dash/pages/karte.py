@@ -8,12 +8,13 @@ import dash
 from dash import ALL, Input, Output, Patch, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from essen_dash.classify import SCHEMES
-from essen_dash.components import card, chart_block, download_links, heading, html_table, notices, sync_query
+from essen_dash.components import (card, chart_block, download_links, heading, html_table, kept_page, notices,
+                                   sync_query)
 from essen_dash.data import AppData, current, memoized
 from essen_dash.figures.choropleth import SWITCHED, VALUES, switched
 from essen_dash.format import de_date, de_number
 from essen_dash.frames import LEVELS, change_of, kennzahl_frame, level_areas
-from essen_dash.params import SHELL_PARAMS, Params, parse, query
+from essen_dash.params import Params, parse, query
 from essen_dash.tables.schema import BEZIRK_IDS
 from essen_dash.views import VIEWS, build, screen
 
@@ -130,10 +131,8 @@ def card_area(children: list) -> html.Div:
     return html.Div(children, className="card", id=f"{PAGE}-table-area")
 
 
-def layout(**params):
-    data = current()
-    p, bad = parse(params, data, PARAMS)
-    page_notices = [text for name, text in bad.items() if name not in SHELL_PARAMS]
+@kept_page(PARAMS)
+def layout(data: AppData, p: Params, page_notices: tuple[str, ...]):
     catalog = data.catalog(p.stichtag)
     if data.boundaries is not None:
         map_area = chart_block(MAP, data, p, f"{PAGE}-map")

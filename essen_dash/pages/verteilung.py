@@ -14,7 +14,7 @@ import dash
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from essen_dash import verteilung as vt
-from essen_dash.components import card, chart_block, download_links, notices, sync_query
+from essen_dash.components import card, chart_block, download_links, kept_page, notices, sync_query
 from essen_dash.data import AppData, current, memoized
 from essen_dash.export.render import offload
 from essen_dash.format import de_date, de_number
@@ -178,10 +178,8 @@ def settings_store(p: Params) -> dict:
     return as_query(p, vt.SETTING_NAMES)
 
 
-def layout(**params):
-    data = current()
-    p, bad = parse(params, data, PARAMS)
-    page_notices = [text for name, text in bad.items() if name not in SHELL_PARAMS]
+@kept_page(PARAMS)
+def layout(data: AppData, p: Params, page_notices: tuple[str, ...]):
     return html.Div(className="page page-verteilung", children=[
         html.H1("Verteilungsrechner", className="page-title"),
         html.P(f"Stand {de_date(p.stichtag)} · Wie ließe sich ein Budget oder eine Zahl von Stellen nach einem "

@@ -325,13 +325,17 @@ def test_no_wcag_violations(page, page_log, app_server, query):
 def test_typed_settings_are_kept_but_only_the_last_few():
     """A typed setting asked for again is answered from the memo (the same objects); the memo of typed settings
     holds at most TYPED_KEPT of them, whatever people type."""
+    import sys
+
+    import dash
+
     from essen_dash import paths
     from essen_dash.app import create_app
     from essen_dash.data import current
     from essen_dash.params import parse
 
     create_app(paths.settings(), warm=False)
-    from essen_dash.pages import verteilung as page
+    page = sys.modules[dash.page_registry["pages.verteilung"]["module"]]  # as Dash imported it
 
     data = current()
 
