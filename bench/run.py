@@ -302,7 +302,7 @@ def report(r: dict) -> str:
         f"| load, pages and callbacks: errors | {ld['ours']['errors']} of {ld['ours']['requests']} | "
         f"{ld['baseline']['errors']} of {ld['baseline']['requests']} | 0 |",
         f"| load: exports (about one request in ten): p99 / refused | "
-        f"{(ld['ours']['export_p99'] or 0) / 1000:.1f} s / {ld['ours']['export_errors']} of {ld['ours']['exports']} "
+        f"{ld['ours']['export_p99'] / 1000:.1f} s / {ld['ours']['export_errors']} of {ld['ours']['exports']} "
         "| – | |",
         "",
         "Growth with the number of areas (`bench/growth.py`: the real switch callback through the app; a new view is "

@@ -21,14 +21,6 @@ def print_rows(rows: list[dict], empty: str) -> None:
     sys.stdout.write(pd.DataFrame(rows).to_string(index=False) + "\n" if rows else empty + "\n")
 
 
-def app_started() -> None:
-    """Resume garbage collection, paused by :func:`main`, now that the app is built: its objects (250,000 that the
-    collector tracks, none of them garbage) are frozen, so no collection walks them again, and under gunicorn the
-    workers forked from this process share their memory pages (a collection would write to every object's header)."""
-    gc.freeze()
-    gc.enable()
-
-
 # --- commands ----------------------------------------------------------------------
 
 def iso_date(text: str) -> date:
@@ -295,7 +287,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from essen_dash.app import create_app, warm_later
+    from essen_dash.app import app_started, create_app, warm_later
 
     app = create_app(settings, warm=False)  # serving starts at once; the common views are built meanwhile
     app_started()
@@ -440,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     # A start imports pandas, Dash, geopandas and SQLAlchemy and builds the app: 250,000 objects the collector
     # tracks, hardly one freed, and each collection meanwhile walks them all (0.3–0.4 s of a 1.9 s cold start).
-    # Collection resumes when the command ends, or once the app is built (app_started).
+    # Collection resumes when the command ends, or once the app is built (essen_dash.app.app_started).
     gc.disable()
     try:
         return run_command(argv)

@@ -62,7 +62,7 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from essen_dash.app import RateLimitFilter, create_app
+        from essen_dash.app import RateLimitFilter, app_started, create_app
 
         # gunicorn logs every malformed HTTP request it refuses itself: as rate-limited as the app's refusals
         logging.getLogger("gunicorn.error").addFilter(
@@ -73,8 +73,6 @@ class Server(BaseApplication):
             handler.setFormatter(logging.Formatter(LOG_FORMAT, "%Y-%m-%d %H:%M:%S %z"))
             app_log.addHandler(handler)
             app_log.setLevel(logging.INFO)
-        from essen_dash.cli import app_started
-
         app = create_app(self.settings)
         app_started()  # before the fork: the workers share the app's memory pages
         return app.server

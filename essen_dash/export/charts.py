@@ -31,6 +31,8 @@ CAPTION_FONT, CAPTION_LINE, CAPTION_CHAR = 13, 18, 7.2
 SOURCE_LINE, SOURCE_CHAR, PRINT_WIDTH = 18, 6.6, min(f.width for f in FORMATS.values())
 #: room for the print heading (title and a line of subtitle) and for each further line of subtitle, in px
 HEADING, SUBTITLE_LINE = 104, 18
+#: the author named in every exported PDF
+AUTHOR = "Stadt Essen – essen-dash"
 
 
 def print_figure(chart: Chart, caption_width: int = 0) -> dict:
@@ -121,9 +123,6 @@ def parse_request(raw: Mapping[str, str], data: AppData) -> ExportRequest:
     if caption not in ("0", "1"):
         raise ExportError(f"Ungültiger Wert „{caption[:20]}“ für caption. Erlaubt: 0 (ohne Satz) oder 1 (mit Satz)")
     return ExportRequest(view, params, FORMATS[fmt], caption == "1")
-
-
-AUTHOR = "Stadt Essen – essen-dash"
 
 
 def pdf_of(files: list[bytes], title: str) -> bytes:
