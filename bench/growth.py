@@ -83,7 +83,7 @@ def synthetic(real, web):
     frames = {**t.frames, "values": values, "stadtteile_register": register, "kennzahlen": catalog,
               "jobcenter_crosswalk": cw[cw["stadtteil_nr"] <= n]}
     tables = replace(t, frames=frames)
-    boundaries = replace(real.boundaries, stadtteile=web)
+    boundaries = replace(real.boundaries, units={**real.boundaries.units, "stadtteile": pd.DataFrame(web)})
     return replace(assemble(tables, boundaries, None, real.revision), revision=real.revision)
 
 
@@ -144,7 +144,7 @@ def run() -> dict:
 
     from essen_dash.app import create_app
     from essen_dash.data import install, load_app_data
-    from essen_dash.geo import boundaries as B
+    from essen_dash.geo import boundaries as B, prepare as P
     from essen_dash.paths import settings
 
     s = settings()
@@ -157,16 +157,16 @@ def run() -> dict:
         if n in (9, 50):
             raw = B.find_raw_dir(s)
             start = time.perf_counter()
-            joined = B._prepare_bezirke(raw / B.FILES["bezirke"], reg, []) if n == 9 else \
-                B._prepare_stadtteile(raw / B.FILES["stadtteile"], reg, [])
-            web = B.to_web(joined, B.SIMPLIFY_TOLERANCE_M, B.GAP_WIDTH_M)
+            joined = P._prepare_bezirke(raw / B.FILES["bezirke"], reg, []) if n == 9 else \
+                P._prepare_stadtteile(raw / B.FILES["stadtteile"], reg, [])
+            web = P.with_label_points(P.to_web(joined, B.SIMPLIFY_TOLERANCE_M, B.GAP_WIDTH_M))
             prep = time.perf_counter() - start
             data, level, key_column = real, ("bezirk" if n == 9 else "stadtteil"), \
                 ("bezirk_id" if n == 9 else "stadtteil_nr")
         else:
             cells = grid(n)
             start = time.perf_counter()
-            web = B.to_web(cells, B.SIMPLIFY_TOLERANCE_M, B.GAP_WIDTH_M)
+            web = P.with_label_points(P.to_web(cells, B.SIMPLIFY_TOLERANCE_M, B.GAP_WIDTH_M))
             prep = time.perf_counter() - start
             data, level, key_column = synthetic(real, web), "stadtteil", "stadtteil_nr"
         install(data, s)

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from essen_dash.format import de_date
-from essen_dash.geo.boundaries import (ATTRIBUTION, Boundaries, GeometryJoinError, GeometryNotFound, jobcenter_areas,
-                                      load_boundaries)
+from essen_dash.geo.boundaries import ATTRIBUTION, Boundaries, GeometryJoinError, GeometryNotFound, load_boundaries
 from essen_dash.kennzahlen import Catalog
 from essen_dash.paths import Settings
 from essen_dash.sources.publish import data_source
@@ -148,6 +147,8 @@ def memoized(fn=None, *, size: int = MEMO_SIZE):
 @memoized
 def dissolved_jobcenter_areas(data: AppData, day: date):
     """See :meth:`AppData.jobcenter_areas`."""
+    from essen_dash.geo.shapes import jobcenter_areas  # geopandas: imported with the first JobCenter map
+
     cw = data.tables["jobcenter_crosswalk"]
     rows = cw[cw["stichtag"] == day]
     return jobcenter_areas(data.boundaries.stadtteile, rows) if data.boundaries is not None and len(rows) else None

@@ -307,7 +307,8 @@ def jobcenter_map_inputs(areas, stadtteile, crosswalk: pd.DataFrame, keep: list[
     import geopandas as gpd
     import shapely
 
-    from essen_dash.geo.boundaries import METRIC_CRS, SOURCE_CRS, hatch_lines
+    from essen_dash.geo.boundaries import METRIC_CRS, SOURCE_CRS
+    from essen_dash.geo.shapes import hatch_lines
 
     if keep is not None:
         areas = areas[[bool(set(a) & set(keep)) for a in areas["jc_areas"]]]

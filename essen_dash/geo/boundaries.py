@@ -1,39 +1,34 @@
-"""Read the Essen boundaries: prepared files as they are, raw files repaired, joined and simplified.
+"""Read the Essen boundaries the app draws: the prepared files, checked against the Stadtteil register.
 
-Flow: raw boundary files → repaired polygons (CRS set, Z/M dropped, invalid
-rings made valid) → joined to the Bezirk ids and the official Stadtteil
-register → coverage-cleaned and coverage-simplified in metres (neighbours keep
-one shared border, no gaps or overlaps) → small GeoJSON for the web.
+Prepared files are what :mod:`essen_dash.geo.prepare` derives from the raw boundary files: repaired, joined to
+the Bezirk ids and the official register, coverage-simplified, with a label point per area. The project's
+committed ``geo/`` folder holds them (``essen-dash geometry --build``); where no prepared folder comes first,
+:func:`load_boundaries` prepares the raw files once and keeps the result in the cache folder.
 
-:func:`build_prepared` writes that result, with its report and provenance, to
-the project's committed ``geo/`` folder (``essen-dash geometry --build``);
-:func:`load_boundaries` reads such a folder directly and prepares raw files
-(cached by content hash) only where no prepared folder comes first.
+Reading needs shapely and pandas only: geopandas and pyproj (80 ms to import) are loaded when geometry is first
+computed with (a JobCenter map, a raw-file preparation), not while the app starts.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
-import re
 import shutil
-import tempfile
-import warnings
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 import shapely.geometry
 
 from essen_dash import paths
 from essen_dash.tables.schema import BEZIRK_IDS
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +38,12 @@ FILES = {"bezirke": "essen_stadtbezirke.geojson", "stadtteile": "essen_stadtteil
 PREPARED_FILES = {"bezirke": "stadtbezirke.prepared.geojson", "stadtteile": "stadtteile.prepared.geojson"}
 REPORT_FILE = "report.json"
 README_FILE = "README.md"
+#: Where a map writes an area's name: a point inside it (longitude, latitude), a property of each prepared area.
+LABEL_COLUMNS: dict[str, type] = {"label_lon": float, "label_lat": float}
 #: Properties of each prepared level, in file order, with their JSON type.
 PREPARED_COLUMNS: dict[str, dict[str, type]] = {
-    "bezirke": {"bezirk_id": str, "bezirk_nr": int},
-    "stadtteile": {"stadtteil_nr": int, "stadtteil_name": str, "bezirk_id": str},
+    "bezirke": {"bezirk_id": str, "bezirk_nr": int, **LABEL_COLUMNS},
+    "stadtteile": {"stadtteil_nr": int, "stadtteil_name": str, "bezirk_id": str, **LABEL_COLUMNS},
 }
 BUILD_COMMAND = "essen-dash geometry --build"
 
@@ -59,7 +56,7 @@ GAP_WIDTH_M = 15.0
 SIMPLIFY_TOLERANCE_M = 25.0
 WEB_DECIMALS = 5  # about 1 m; identical vertices round identically, so shared borders stay shared
 #: Bump when the preparation or the prepared files' layout changes, so old caches are not reused.
-PREPARATION_VERSION = 2
+PREPARATION_VERSION = 3
 OFFICIAL_SOURCE = (
     "Die amtlichen Grenzen der Stadtbezirke und Stadtteile veröffentlicht die Stadt Essen "
     "(Amt für Geoinformation, Vermessung und Kataster) im Open-Data-Portal der Stadt Essen "
@@ -68,7 +65,9 @@ OFFICIAL_SOURCE = (
 ATTRIBUTION = "Geometrie: Stadt Essen, dl-de/by-2-0"
 LICENCE = "Datenlizenz Deutschland – Namensnennung 2.0 (dl-de/by-2-0), Namensnennung: Stadt Essen"
 LICENCE_URL = "https://www.govdata.de/dl-de/by-2-0"
+#: The levels as the views name them: the key column of their areas, and their key in the prepared files.
 LEVEL_KEYS = {"bezirk": "bezirk_id", "stadtteil": "stadtteil_nr"}
+LEVEL_UNITS = {"bezirk": "bezirke", "stadtteil": "stadtteile"}
 #: Where each raw file came from (see ../shared/geo/README.md); written into the prepared folder's README.
 RAW_PROVENANCE = {
     FILES["bezirke"]: "the 9 Stadtbezirke, full precision: an ArcGIS export of the City of Essen's Stadtbezirk "
@@ -155,55 +154,6 @@ def find_raw_dir(settings: paths.Settings) -> Path:
     raise GeometryNotFound(searched)
 
 
-# --- reading and repair of the raw files ------------------------------------------------------
-
-def read_repaired(path: Path, label_column: str, notes: list[str]) -> gpd.GeoDataFrame:
-    """Read a raw boundary file and fix CRS, Z/M values and invalid rings, noting each fix."""
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*too many members in array.*")  # Z/M: handled below
-            gdf = gpd.read_file(path, engine="pyogrio")
-        declared_crs, dims = _declared_crs_and_dims(path)
-    except Exception as exc:  # pyogrio/GDAL raise their own types; the file is what matters
-        raise GeometryFileError(f"Grenzdatei {path} nicht lesbar: {exc}") from exc
-    missing = [c for c in (label_column,) if c not in gdf.columns]
-    if missing or gdf.empty:
-        raise GeometryFileError(f"Grenzdatei {path}: " + (f"Eigenschaft fehlt: {', '.join(missing)}"
-                                                            if missing else "keine Flächen"))
-    if not declared_crs:
-        # GDAL assumes WGS84 for GeoJSON without saying so; state it and set it explicitly.
-        notes.append(f"{path.name}: kein Koordinatensystem angegeben, {SOURCE_CRS} (Länge/Breite) angenommen")
-    gdf = gdf.set_crs(SOURCE_CRS, allow_override=True) if not declared_crs else gdf.to_crs(SOURCE_CRS)
-    if dims > 2:
-        notes.append(f"{path.name}: {dims} Werte je Punkt (X, Y, Z, M), Z und M entfernt")
-    geoms = shapely.force_2d(gdf.geometry.values)
-    if shapely.is_missing(geoms).any():
-        raise GeometryFileError(f"Grenzdatei {path}: Fläche ohne Geometrie")
-    invalid = ~shapely.is_valid(geoms)
-    for i in np.flatnonzero(invalid):
-        notes.append(f"{path.name}: {gdf.iloc[i][label_column]} ungültig "
-                     f"({shapely.is_valid_reason(geoms[i])}), repariert")
-    geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
-    return gdf.set_geometry(gpd.GeoSeries(geoms, crs=SOURCE_CRS, index=gdf.index))
-
-
-def _declared_crs_and_dims(path: Path) -> tuple[bool, int]:
-    """Return whether the file declares a CRS and how many values its first point has.
-
-    GDAL drops M values silently, so the raw text is the only place to see them.
-    """
-    with path.open("rb") as fh:
-        head = fh.read(65536).decode("utf-8", "ignore")
-    point = re.search(r'"coordinates"\s*:\s*[\[\s]*(-?[\d.eE+-]+(?:\s*,\s*-?[\d.eE+-]+)*)\s*\]', head)
-    return '"crs"' in head, len(point.group(1).split(",")) if point else 2
-
-
-def _require_columns(raw: gpd.GeoDataFrame, columns: tuple[str, ...], path: Path) -> None:
-    missing = [c for c in columns if c not in raw.columns]
-    if missing:
-        raise GeometryFileError(f"Grenzdatei {path}: Eigenschaft fehlt: {', '.join(missing)}")
-
-
 def check_bezirk_ids(ids: pd.Series, numbers: pd.Series, label: str) -> None:
     """Fail naming every missing, unknown or doubled Bezirk and every number that contradicts its id."""
     missing = [b for b in BEZIRK_IDS if b not in set(ids)]
@@ -219,87 +169,28 @@ def check_bezirk_ids(ids: pd.Series, numbers: pd.Series, label: str) -> None:
         raise GeometryJoinError(f"{label}: Nummer passt nicht zur Bezeichnung: {', '.join(wrong)}")
 
 
-def join_bezirke(raw: gpd.GeoDataFrame, label: str = "Stadtbezirke") -> gpd.GeoDataFrame:
-    """Return the nine Bezirke keyed by ``bezirk_id``; fail naming any missing or extra."""
-    ids = raw["STADTBEZR"].astype(str).str.strip()
-    numbers = pd.to_numeric(raw["STADTBEZ"], errors="coerce")
-    check_bezirk_ids(ids, numbers, label)
-    out = gpd.GeoDataFrame({"bezirk_id": ids, "bezirk_nr": numbers.astype(int)}, geometry=raw.geometry.values,
-                           crs=raw.crs)
-    return out.set_index(pd.Index(ids, name=None)).loc[list(BEZIRK_IDS)].reset_index(drop=True)
-
-
-def join_stadtteile(raw: gpd.GeoDataFrame, register: pd.DataFrame, notes: list[str],
-                    label: str = "Stadtteile") -> gpd.GeoDataFrame:
-    """Join Stadtteile to the official register by name and Bezirk; report number mismatches.
-
-    The file's own number is not trusted alone (it numbers Bergerhausen 12, the
-    register 13): a feature matches the register row with its name and Bezirk.
-    """
-    feats = pd.DataFrame({"name": raw["Stadtteiln"].astype(str).str.strip(),
-                          "bezirk_id": raw["StadtBez"].astype(str).str.strip(),
-                          "file_nr": pd.to_numeric(raw["spatialUnitId"], errors="coerce"), "row": range(len(raw))})
-    merged = register.merge(feats, left_on=["stadtteil_name", "bezirk_id"], right_on=["name", "bezirk_id"],
-                            how="outer", indicator=True)
-    missing = merged[merged["_merge"] == "left_only"]["stadtteil_name"].tolist()
-    unknown = [f"{r.name} ({r.bezirk_id})" for r in merged[merged["_merge"] == "right_only"].itertuples()]
-    dupes = feats[feats.duplicated(["name", "bezirk_id"])]["name"].tolist()
-    if missing or unknown or dupes:
-        raise GeometryJoinError(
-            f"{label}: {len(register) - len(missing)} von {len(register)} zugeordnet; "
-            f"ohne Geometrie: {', '.join(missing) or '–'}; nicht im Verzeichnis: {', '.join(unknown) or '–'}; "
-            f"doppelt: {', '.join(dupes) or '–'}")
-    both = merged[merged["_merge"] == "both"].sort_values("stadtteil_nr")
-    for r in both[both["file_nr"] != both["stadtteil_nr"]].itertuples():
-        file_nr = "keine" if pd.isna(r.file_nr) else int(r.file_nr)
-        notes.append(f"Stadtteildatei: {r.stadtteil_name} trägt Nummer {file_nr}, amtlich {r.stadtteil_nr}; "
-                     "nach Name und Bezirk zugeordnet")
-    geoms = raw.geometry.values[both["row"].to_numpy()]
-    return gpd.GeoDataFrame(
-        {"stadtteil_nr": both["stadtteil_nr"].astype(int).to_numpy(),
-         "stadtteil_name": both["stadtteil_name"].to_numpy(), "bezirk_id": both["bezirk_id"].to_numpy()},
-        geometry=geoms, crs=raw.crs)
-
-
-# --- coverage cleaning and simplification -------------------------------------------------
-
-def to_web(gdf: gpd.GeoDataFrame, tolerance_m: float, gap_width_m: float) -> gpd.GeoDataFrame:
-    """Return a cleaned, coverage-simplified copy in EPSG:4326 rounded for the web."""
-    metric = shapely.coverage_clean(gdf.to_crs(METRIC_CRS).geometry.values, gap_width=gap_width_m)
-    simple = shapely.coverage_simplify(metric, tolerance_m)
-    back = gpd.GeoSeries(simple, crs=METRIC_CRS).to_crs(SOURCE_CRS).values
-    rounded = shapely.transform(back, lambda xy: np.round(xy, WEB_DECIMALS))
-    return gdf.set_geometry(gpd.GeoSeries(rounded, crs=SOURCE_CRS, index=gdf.index))
-
-
-def geojson_bytes(gdf: gpd.GeoDataFrame) -> int:
-    return len(gdf.to_json(drop_id=True).encode())
-
-
-def vertex_count(gdf: gpd.GeoDataFrame) -> int:
-    return int(shapely.get_num_coordinates(gdf.geometry.values).sum())
-
-
-def area_comparison(bezirke: gpd.GeoDataFrame, stadtteile: gpd.GeoDataFrame) -> list[str]:
-    """Note how far the Stadtteile, dissolved by Bezirk, differ from the Bezirk file (known defect)."""
-    dissolved = stadtteile.to_crs(METRIC_CRS).dissolve("bezirk_id").area
-    own = bezirke.to_crs(METRIC_CRS).set_index("bezirk_id").area
-    diff = ((dissolved - own).abs() / own * 100).reindex(list(BEZIRK_IDS))
-    worst = diff.idxmax()
-    return [f"Stadtteile je Bezirk zusammengefasst weichen von der Bezirksdatei um höchstens "
-            f"{diff.max():.2f} % der Fläche ab (Bezirk {worst}); verschiedene Auszüge der Stadt"]
-
-
 # --- the prepared result ------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Boundaries:
-    """Web-ready boundaries of both levels with the report of their preparation."""
+    """Web-ready boundaries of both levels with the report of their preparation.
+
+    ``units`` holds each level's areas (key ``"bezirke"`` / ``"stadtteile"``) as a table of the prepared
+    properties (:data:`PREPARED_COLUMNS`: keys, names, label point) and the shapely ``geometry``: all a map needs.
+    :attr:`bezirke` and :attr:`stadtteile` give them as GeoDataFrames, built when first asked for.
+    """
 
     source_dir: Path
-    bezirke: gpd.GeoDataFrame
-    stadtteile: gpd.GeoDataFrame
+    units: Mapping[str, pd.DataFrame]
     reports: tuple[LevelReport, ...]
+
+    @cached_property
+    def bezirke(self) -> gpd.GeoDataFrame:
+        return geo_frame(self.units["bezirke"])
+
+    @cached_property
+    def stadtteile(self) -> gpd.GeoDataFrame:
+        return geo_frame(self.units["stadtteile"])
 
     def level(self, name: str) -> gpd.GeoDataFrame:
         return {"bezirk": self.bezirke, "stadtteil": self.stadtteile}[name]
@@ -315,14 +206,10 @@ class Boundaries:
 
     @cached_property
     def label_points(self) -> dict[str, pd.DataFrame]:
-        """Return a point inside each unit (key, lon, lat) for map labels."""
-        out = {}
-        for level, column in LEVEL_KEYS.items():
-            gdf = self.level(level)
-            points = gdf.to_crs(METRIC_CRS).representative_point().to_crs(SOURCE_CRS)
-            out[level] = pd.DataFrame({"key": gdf[column].astype(str).to_numpy(), "lon": points.x.to_numpy(),
-                                       "lat": points.y.to_numpy()})
-        return out
+        """Return the label point of each area (key, lon, lat), per level."""
+        return {level: pd.DataFrame({"key": units[column].astype(str).to_numpy(), "lon": units["label_lon"].to_numpy(),
+                                     "lat": units["label_lat"].to_numpy()})
+                for level, column, units in self._levels()}
 
     def geojson(self, level: str) -> SharedGeoJSON:
         """Return a level as GeoJSON, feature ``id`` = Bezirk id / Stadtteil number (shared: never change it)."""
@@ -330,12 +217,20 @@ class Boundaries:
 
     @cached_property
     def _geojson(self) -> dict[str, SharedGeoJSON]:
-        out = {}
-        for level, column in LEVEL_KEYS.items():
-            gdf = self.level(level)
-            out[level] = SharedGeoJSON(gdf[["geometry"]].set_axis(gdf[column].astype(str).to_numpy())
-                                       .to_geo_dict(drop_id=False))
-        return out
+        return {level: SharedGeoJSON(type="FeatureCollection", features=[
+                    {"id": str(key), "type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(geom)}
+                    for key, geom in zip(units[column], units["geometry"])])
+                for level, column, units in self._levels()}
+
+    def _levels(self):
+        return [(level, column, self.units[LEVEL_UNITS[level]]) for level, column in LEVEL_KEYS.items()]
+
+
+def geo_frame(units: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Return a level's areas as a GeoDataFrame in longitude/latitude."""
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(units, geometry="geometry", crs=SOURCE_CRS)
 
 
 class SharedGeoJSON(dict):
@@ -345,195 +240,6 @@ class SharedGeoJSON(dict):
     def __deepcopy__(self, memo) -> SharedGeoJSON:
         return self
 
-
-def preparation_settings() -> dict:
-    """Return everything besides the files and the register that the prepared geometry depends on."""
-    return {"version": PREPARATION_VERSION, "source_crs": SOURCE_CRS, "metric_crs": METRIC_CRS,
-            "gap_width_m": GAP_WIDTH_M, "simplify_tolerance_m": SIMPLIFY_TOLERANCE_M,
-            "web_decimals": WEB_DECIMALS, "shapely": shapely.__version__, "geos": shapely.geos_version_string,
-            "pyproj": pyproj.__version__, "proj": pyproj.proj_version_str}
-
-
-def raw_checksums(folder: Path) -> dict[str, dict]:
-    """Return sha256 and size of each raw file in ``folder``."""
-    out = {}
-    for name in FILES.values():
-        data = (folder / name).read_bytes()
-        out[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-    return out
-
-
-def source_key(folder: Path, register: pd.DataFrame) -> str:
-    """Return a hash of everything the prepared geometry depends on."""
-    h = hashlib.sha256(json.dumps([raw_checksums(folder), preparation_settings()], sort_keys=True).encode())
-    h.update(register.to_csv(index=False).encode())
-    return h.hexdigest()[:16]
-
-
-def prepare(folder: Path, register: pd.DataFrame) -> Boundaries:
-    """Read, repair, join and simplify both levels of the raw files in ``folder`` (no cache)."""
-    reports = []
-    levels = {}
-    for level, loader in (("bezirke", _prepare_bezirke), ("stadtteile", _prepare_stadtteile)):
-        notes: list[str] = []
-        joined = loader(folder / FILES[level], register, notes)
-        web = to_web(joined, SIMPLIFY_TOLERANCE_M, GAP_WIDTH_M)
-        reports.append(LevelReport(level, len(web), vertex_count(joined), vertex_count(web),
-                                   (folder / FILES[level]).stat().st_size, geojson_bytes(web), notes))
-        levels[level] = (joined, web)
-    reports[1].notes.extend(area_comparison(levels["bezirke"][0], levels["stadtteile"][0]))
-    return Boundaries(folder, levels["bezirke"][1], levels["stadtteile"][1], tuple(reports))
-
-
-def _prepare_bezirke(path: Path, register: pd.DataFrame, notes: list[str]) -> gpd.GeoDataFrame:
-    raw = read_repaired(path, "STADTBEZR", notes)
-    _require_columns(raw, ("STADTBEZR", "STADTBEZ"), path)
-    return join_bezirke(raw, f"Stadtbezirke ({path.name})")
-
-
-def _prepare_stadtteile(path: Path, register: pd.DataFrame, notes: list[str]) -> gpd.GeoDataFrame:
-    raw = read_repaired(path, "Stadtteiln", notes)
-    _require_columns(raw, ("Stadtteiln", "StadtBez", "spatialUnitId"), path)
-    return join_stadtteile(raw, register, notes, f"Stadtteile ({path.name})")
-
-
-# --- prepared files: write and read ---------------------------------------------------------
-
-def feature_collection_text(gdf: gpd.GeoDataFrame, columns: dict[str, type]) -> str:
-    """Return ``gdf`` as RFC 7946 GeoJSON text, one feature per line (small, stable diffs)."""
-    lines = []
-    for values, geom in zip(gdf[list(columns)].itertuples(index=False), gdf.geometry.values):
-        props = {c: kind(v) for (c, kind), v in zip(columns.items(), values)}
-        feature = {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)}
-        lines.append(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
-    return '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
-
-
-def report_dict(b: Boundaries, raw_dir: Path) -> dict:
-    """Return what ``report.json`` holds: the rebuild command, settings, raw checksums, level reports."""
-    return {"command": BUILD_COMMAND, "licence": LICENCE, "preparation": preparation_settings(),
-            "sources": raw_checksums(raw_dir), "levels": [asdict(r) for r in b.reports]}
-
-
-def write_prepared(b: Boundaries, raw_dir: Path, folder: Path, readme: bool = True) -> None:
-    """Write both levels, the report and (optionally) the README into the existing ``folder``."""
-    report = report_dict(b, raw_dir)
-    for level, name in PREPARED_FILES.items():
-        text = feature_collection_text(getattr(b, level), PREPARED_COLUMNS[level])
-        (folder / name).write_text(text, encoding="utf-8", newline="\n")
-    (folder / REPORT_FILE).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8",
-                                      newline="\n")
-    if readme:
-        sizes = {name: (folder / name).stat().st_size for name in PREPARED_FILES.values()}
-        (folder / README_FILE).write_text(readme_text(report, sizes), encoding="utf-8", newline="\n")
-
-
-def readme_text(report: dict, sizes: dict[str, int]) -> str:
-    """Return the prepared folder's README: provenance, licence, checksums, settings, rebuild command."""
-    prep = report["preparation"]
-    levels = {r["level"]: r for r in report["levels"]}
-    what = {"bezirke": ("the 9 Stadtbezirke", "`bezirk_id` (\"I\"–\"IX\"), `bezirk_nr` (1–9)"),
-            "stadtteile": ("the 50 Stadtteile", "`stadtteil_nr` (official register number), `stadtteil_name`, "
-                                                "`bezirk_id`")}
-    rows = [f"| `{name}` | {what[level][0]} | {levels[level]['features']} | {what[level][1]} | "
-            f"{levels[level]['vertices_after']:,} | {sizes[name]:,} |"
-            for level, name in PREPARED_FILES.items()]
-    raw_rows = [f"| `{name}` | {RAW_PROVENANCE.get(name, 'unknown')} | {src['bytes']:,} | `{src['sha256']}` |"
-                for name, src in report["sources"].items()]
-    notes = [f"- {n}" for r in report["levels"] for n in r["notes"]]
-    return "\n".join([
-        "# Prepared boundaries of Essen's Stadtbezirke and Stadtteile",
-        "",
-        "Generated by `essen_dash.geo.boundaries.build_prepared`; do not edit by hand. Rebuild from the raw files",
-        "(the first folder of `--geo-dir` / `$ESSEN_DASH_GEO_DIR`, else `../shared/geo/`, that holds them) with",
-        "",
-        "```sh",
-        report["command"],
-        "```",
-        "",
-        "| file | what | features | properties | vertices | bytes |",
-        "|---|---|---|---|---|---|",
-        *rows,
-        f"| `{REPORT_FILE}` | preparation settings, the raw files' sha256, what was repaired | | | | |",
-        "",
-        "GeoJSON (RFC 7946): longitude/latitude in EPSG:4326, no `crs` member.",
-        "",
-        "## Licence",
-        "",
-        f"{report['licence']} ({LICENCE_URL}).",
-        "Attribute \"Stadt Essen\" wherever a map made from these files is shown or exported.",
-        "",
-        "## Provenance",
-        "",
-        "Publisher of both raw files: Stadt Essen (Amt für Geoinformation, Vermessung und Kataster / Amt für",
-        "Statistik). The official boundaries can be downloaded again from the City of Essen's open data portal",
-        "(Stadtbezirke, Stadtteile). The raw files are not part of this repository.",
-        "",
-        "| raw file | what, where from | bytes | sha256 |",
-        "|---|---|---|---|",
-        *raw_rows,
-        "",
-        "## Preparation",
-        "",
-        f"1. No CRS declared: {prep['source_crs']} (longitude/latitude) set; Z and M values dropped.",
-        "2. Invalid (self-intersecting) rings repaired with `shapely.make_valid` (method \"structure\").",
-        "3. Stadtbezirke keyed by their id; Stadtteile joined to the official register "
-        "(`data/stadtteile_register.csv`) by name and Bezirk, not by the file's own number.",
-        f"4. In {prep['metric_crs']}: `shapely.coverage_clean` with gap width {prep['gap_width_m']:g} m, then "
-        f"`shapely.coverage_simplify` with tolerance {prep['simplify_tolerance_m']:g} m (neighbours keep one "
-        "shared border, no gaps or overlaps).",
-        f"5. Back to {prep['source_crs']}, coordinates rounded to {prep['web_decimals']} decimals (about 1 m).",
-        "",
-        f"Preparation version {prep['version']}; shapely {prep['shapely']}, GEOS {prep['geos']}, "
-        f"pyproj {prep['pyproj']}, PROJ {prep['proj']}.",
-        "",
-        "What the preparation found and did:",
-        "",
-        *notes,
-        "",
-    ])
-
-
-def build_prepared(raw_dir: Path, out_dir: Path, register: pd.DataFrame) -> Boundaries:
-    """Prepare the raw files in ``raw_dir`` and write the result, report and README into ``out_dir``.
-
-    ``out_dir`` is replaced as a whole (written beside it, then renamed into place), so a reader
-    never sees half a folder. A folder holding anything but prepared files is refused, never replaced:
-    it may be a folder of raw files.
-    """
-    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    if not holds_raw(raw_dir):
-        raise GeometryNotFound([raw_dir])
-    if out_dir.exists():
-        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in {*prepared_set(), README_FILE})
-        if foreign or out_dir.resolve() == raw_dir.resolve():
-            raise FileExistsError(f"Zielordner {out_dir} enthält andere Dateien "
-                                  f"({', '.join(foreign) or 'Rohdateien'}); nicht ersetzt")
-    boundaries = prepare(raw_dir, register)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the folder is read by others and installed
-        write_prepared(boundaries, raw_dir, tmp)
-        _swap_in(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return boundaries
-
-
-def _swap_in(new: Path, target: Path) -> None:
-    """Put folder ``new`` in place of ``target``; the old folder is removed only once the new one is in."""
-    if not target.exists():
-        os.replace(new, target)
-        return
-    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-    os.replace(target, old)  # replaces the empty placeholder
-    try:
-        os.replace(new, target)
-    except OSError:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_prepared(folder: Path, register: pd.DataFrame, source_dir: Path | None = None) -> Boundaries:
@@ -545,10 +251,11 @@ def read_prepared(folder: Path, register: pd.DataFrame, source_dir: Path | None 
     bezirke = bezirke.set_index(pd.Index(bezirke["bezirk_id"], name=None)).loc[list(BEZIRK_IDS)]
     stadtteile = match_register(stadtteile, register, f"Stadtteile ({folder / PREPARED_FILES['stadtteile']})")
     reports = read_report(folder / REPORT_FILE)
-    return Boundaries(source_dir or folder, bezirke.reset_index(drop=True), stadtteile, reports)
+    return Boundaries(source_dir or folder, {"bezirke": bezirke.reset_index(drop=True), "stadtteile": stadtteile},
+                      reports)
 
 
-def read_prepared_level(path: Path, columns: dict[str, type]) -> gpd.GeoDataFrame:
+def read_prepared_level(path: Path, columns: dict[str, type]) -> pd.DataFrame:
     """Read one prepared GeoJSON file; fail naming the file and feature if anything is off."""
     try:
         data = json.loads(path.read_bytes())
@@ -573,13 +280,13 @@ def read_prepared_level(path: Path, columns: dict[str, type]) -> gpd.GeoDataFram
             raise GeometryFileError(f"Grenzdatei {path}, Fläche {i}: keine gültige Fläche ({geom.geom_type})")
         rows.append([props[c] for c in columns])
         geoms.append(geom)
-    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(columns)), geometry=geoms, crs=SOURCE_CRS)
+    return pd.DataFrame(rows, columns=list(columns)).assign(geometry=geoms)
 
 
-def match_register(stadtteile: gpd.GeoDataFrame, register: pd.DataFrame, label: str) -> gpd.GeoDataFrame:
+def match_register(stadtteile: pd.DataFrame, register: pd.DataFrame, label: str) -> pd.DataFrame:
     """Return the prepared Stadtteile in register order; fail naming any register Stadtteil without geometry."""
     keys = ["stadtteil_nr", "stadtteil_name", "bezirk_id"]
-    feats = pd.DataFrame(stadtteile[keys]).assign(row=range(len(stadtteile)))
+    feats = stadtteile[keys].assign(row=range(len(stadtteile)))
     merged = register[keys].merge(feats, on=keys, how="outer", indicator=True)
     missing = [f"{r.stadtteil_name} ({r.stadtteil_nr})" for r in merged[merged["_merge"] == "left_only"].itertuples()]
     unknown = [f"{r.stadtteil_name} ({r.stadtteil_nr}, {r.bezirk_id})"
@@ -614,7 +321,9 @@ def load_boundaries(register: pd.DataFrame, settings: paths.Settings, use_cache:
     folder = find_geo_dir(settings)
     if holds_prepared(folder):
         return read_prepared(folder, register)
-    key = source_key(folder, register)
+    from essen_dash.geo import prepare
+
+    key = prepare.source_key(folder, register)
     cached = Path(settings.cache_dir) / f"geometry-{key}"
     if use_cache and holds_prepared(cached):
         try:
@@ -622,71 +331,9 @@ def load_boundaries(register: pd.DataFrame, settings: paths.Settings, use_cache:
         except GeometryJoinError as exc:  # a damaged cache is rebuilt, never fatal
             log.warning("Geometrie-Cache %s unbrauchbar (%s), wird neu erstellt", cached, exc)
             shutil.rmtree(cached, ignore_errors=True)
-    boundaries = prepare(folder, register)
+    boundaries = prepare.prepare(folder, register)
     if use_cache:
-        _write_cache(boundaries, cached)
+        prepare.write_cache(boundaries, cached)
     return boundaries
 
 
-def _write_cache(b: Boundaries, target: Path) -> None:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
-        write_prepared(b, b.source_dir, tmp, readme=False)
-        try:
-            os.replace(tmp, target)  # atomic: concurrent workers never see half a cache
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)  # another process won the race
-    except OSError as exc:
-        log.warning("Geometrie-Cache nicht schreibbar (%s); Geometrie wird bei jedem Start vorbereitet", exc)
-
-
-# --- JobCenter areas --------------------------------------------------------------------
-
-def jobcenter_areas(stadtteile: gpd.GeoDataFrame, crosswalk: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Dissolve each published JobCenter list into one area, keeping which members are partial or shared.
-
-    Areas the source lists together (e.g. "Süd 1 & Süd 2") stay one shape: the source does not say how
-    its Stadtteile split between them. ``core_geometry`` holds only the members that belong to this area
-    alone and fully; a Stadtteil listed as partial, or listed by two areas, is ``shared``.
-    """
-    geo = stadtteile.set_index("stadtteil_nr").geometry
-    lists_per_stadtteil = crosswalk.groupby("stadtteil_nr")["published_as"].nunique()
-    rows = []
-    for published_as, members in crosswalk.groupby("published_as", sort=False):
-        areas = list(dict.fromkeys(members["jc_area"]))
-        members = members.drop_duplicates("stadtteil_nr")
-        shared = members["is_partial"] | (members["stadtteil_nr"].map(lists_per_stadtteil) > 1)
-        core = members[~shared]
-        rows.append({
-            "published_as": published_as,
-            "jc_areas": areas,
-            "members": members["stadtteil_name"].tolist(),
-            "partial_members": members[members["is_partial"]]["stadtteil_name"].tolist(),
-            "shared_members": members[shared]["stadtteil_name"].tolist(),
-            "is_list_incomplete": bool(members["is_list_incomplete"].any()),
-            "geometry": shapely.union_all(geo.loc[members["stadtteil_nr"]].values),
-            "core_geometry": shapely.union_all(geo.loc[core["stadtteil_nr"]].values) if len(core) else None,
-        })
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=stadtteile.crs)
-
-
-def hatch_lines(geometries, spacing_m: float = 220.0) -> tuple[list, list]:
-    """Return lon/lat lists (None-separated) of diagonal hatching clipped to ``geometries``."""
-    metric = gpd.GeoSeries(list(geometries), crs=SOURCE_CRS).to_crs(METRIC_CRS)
-    if metric.empty:
-        return [], []
-    minx, miny, maxx, maxy = metric.total_bounds
-    span = (maxx - minx) + (maxy - miny)
-    offsets = np.arange(-span, span, spacing_m)
-    lines = shapely.linestrings([[[minx + o, miny], [minx + o + span, miny + span]] for o in offsets])
-    clipped = shapely.intersection(shapely.union_all(lines), shapely.union_all(metric.values))
-    parts = [g for g in shapely.get_parts(clipped) if g.geom_type == "LineString" and not g.is_empty]
-    back = gpd.GeoSeries(parts, crs=METRIC_CRS).to_crs(SOURCE_CRS)
-    lon: list = []
-    lat: list = []
-    for line in back:
-        xs, ys = line.xy
-        lon += [round(x, 5) for x in xs] + [None]
-        lat += [round(y, 5) for y in ys] + [None]
-    return lon, lat

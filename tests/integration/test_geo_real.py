@@ -19,7 +19,7 @@ import shapely
 import shapely.geometry
 
 from essen_dash import paths
-from essen_dash.geo import boundaries as B
+from essen_dash.geo import boundaries as B, prepare as P
 
 RAW_SHA256 = {"essen_stadtbezirke.geojson": "0422d8bf66d07c7bfb9d9b1febec80bd6d3b1353d090573f453f51e04f328458",
               "essen_stadtteile.geojson": "a91f5a0c57c990e646ac836edcc74ddf036b42e09f486f6b5c3b808c0ad8cc91"}
@@ -42,7 +42,7 @@ def register():
 
 @pytest.fixture(scope="module")
 def prepared(raw_dir, register) -> B.Boundaries:
-    return B.prepare(raw_dir, register)
+    return P.prepare(raw_dir, register)
 
 
 def test_all_bezirke_and_stadtteile_join(prepared, register):
@@ -115,7 +115,7 @@ def test_raw_preparation_is_cached_and_equal(raw_dir, register, monkeypatch, tmp
     def fail(*a, **k):
         raise AssertionError("prepared again although cached")
 
-    monkeypatch.setattr(B, "prepare", fail)
+    monkeypatch.setattr(P, "prepare", fail)
     second = B.load_boundaries(register, settings)
     assert second.stadtteile["stadtteil_nr"].tolist() == first.stadtteile["stadtteil_nr"].tolist()
     assert shapely.equals_exact(second.bezirke.geometry.values, first.bezirke.geometry.values, 1e-9).all()
@@ -137,7 +137,7 @@ def test_missing_stadtteil_fails_naming_it(raw_dir, tmp_path, register):
     data["features"] = [f for f in data["features"] if f["properties"]["Stadtteiln"] != "Karnap"]
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(B.GeometryJoinError, match="49 von 50 zugeordnet; ohne Geometrie: Karnap"):
-        B.prepare(folder, register)
+        P.prepare(folder, register)
 
 
 def test_unknown_bezirk_fails_naming_it(raw_dir, tmp_path, register):
@@ -147,14 +147,14 @@ def test_unknown_bezirk_fails_naming_it(raw_dir, tmp_path, register):
     data["features"][3]["properties"]["STADTBEZR"] = "X"
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(B.GeometryJoinError, match="8 von 9 zugeordnet; fehlend: IV; unbekannt: X"):
-        B.prepare(folder, register)
+        P.prepare(folder, register)
 
 
 # --- the committed prepared folder geo/ ------------------------------------------------------------
 
 def test_committed_geo_is_what_build_prepared_makes_today(raw_dir, register, tmp_path):
     fresh = tmp_path / "geo"
-    B.build_prepared(raw_dir, fresh, register)
+    P.build_prepared(raw_dir, fresh, register)
     assert sorted(p.name for p in PROJECT_GEO.iterdir()) == sorted(p.name for p in fresh.iterdir())
     for name in B.PREPARED_FILES.values():
         committed = json.loads((PROJECT_GEO / name).read_text(encoding="utf-8"))["features"]
@@ -198,7 +198,7 @@ def test_without_shared_folder_the_committed_geo_gives_both_levels(prepared, reg
     def fail(*a, **k):
         raise AssertionError("raw files prepared although geo/ holds the prepared ones")
 
-    monkeypatch.setattr(B, "prepare", fail)
+    monkeypatch.setattr(P, "prepare", fail)
     b = B.load_boundaries(register, paths.Settings(geo_dir=None, cache_dir=tmp_path / "cache"))
     assert b.source_dir == PROJECT_GEO
     assert b.bezirke["bezirk_id"].tolist() == prepared.bezirke["bezirk_id"].tolist()

@@ -80,7 +80,7 @@ def test_joint_areas_keep_both_published_shares_and_no_sum(tables):
     import geopandas as gpd
     from shapely.geometry import box
 
-    from essen_dash.geo.boundaries import jobcenter_areas
+    from essen_dash.geo.shapes import jobcenter_areas
 
     reg = tables["stadtteile_register"]
     st = gpd.GeoDataFrame(reg, geometry=[box(i, 0, i + 1, 1) for i in range(len(reg))], crs="EPSG:25832")

@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry import box
 
 from essen_dash import paths
-from essen_dash.geo import boundaries as B
+from essen_dash.geo import boundaries as B, prepare as P, shapes as S
 
 TOY_RAW = Path(__file__).resolve().parents[2] / "fixtures" / "geo" / "raw"
 NAMES = ["Altstadt", "Neustadt", "Bachtal", "Berghang", "Feldmark", "Hafen", "Heide", "Mühlenbach", "Waldrand",
@@ -42,14 +42,14 @@ def raw_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def prepared(register) -> B.Boundaries:
-    return B.prepare(TOY_RAW, register)
+    return P.prepare(TOY_RAW, register)
 
 
 @pytest.fixture
 def built(tmp_path, register) -> Path:
     """Return a prepared folder built from the toy raw files."""
     out = tmp_path / "geo"
-    B.build_prepared(TOY_RAW, out, register)
+    P.build_prepared(TOY_RAW, out, register)
     return out
 
 
@@ -67,7 +67,7 @@ def forbid_prepare(monkeypatch) -> None:
     def fail(*a, **k):
         raise AssertionError("raw files prepared although prepared files were there")
 
-    monkeypatch.setattr(B, "prepare", fail)
+    monkeypatch.setattr(P, "prepare", fail)
 
 
 def sha256(path: Path) -> str:
@@ -102,7 +102,7 @@ def test_defects_are_repaired_and_reported(prepared):
 
 
 def test_coverage_cleaning_closes_the_sliver(prepared, register):
-    raw = B.read_repaired(TOY_RAW / B.FILES["stadtteile"], "Stadtteiln", []).to_crs(B.METRIC_CRS).geometry.values
+    raw = P.read_repaired(TOY_RAW / B.FILES["stadtteile"], "Stadtteiln", []).to_crs(B.METRIC_CRS).geometry.values
     assert shapely.length(shapely.intersection(raw[0], raw[1])) == 0  # Altstadt and Neustadt only touch
     st = prepared.stadtteile.to_crs(B.METRIC_CRS).geometry.values
     assert shapely.coverage_is_valid(st)
@@ -125,26 +125,26 @@ def test_missing_stadtteil_fails_naming_it_and_the_file(raw_dir, register):
               lambda d: d.update(features=[f for f in d["features"] if f["properties"]["Stadtteiln"] != "Heide"]))
     with pytest.raises(B.GeometryJoinError, match=r"Stadtteile \(essen_stadtteile.geojson\): 9 von 10 zugeordnet; "
                                                   r"ohne Geometrie: Heide; nicht im Verzeichnis: –"):
-        B.prepare(raw_dir, register)
+        P.prepare(raw_dir, register)
 
 
 def test_unknown_bezirk_fails_naming_it(raw_dir, register):
     edit_json(raw_dir / B.FILES["bezirke"], lambda d: d["features"][3]["properties"].update(STADTBEZR="X"))
     with pytest.raises(B.GeometryJoinError, match="8 von 9 zugeordnet; fehlend: IV; unbekannt: X; doppelt: –"):
-        B.prepare(raw_dir, register)
+        P.prepare(raw_dir, register)
 
 
 def test_truncated_raw_file_names_the_file(raw_dir, register):
     path = raw_dir / B.FILES["stadtteile"]
     path.write_bytes(path.read_bytes()[:1500])
     with pytest.raises(B.GeometryFileError, match=f"Grenzdatei {path} nicht lesbar"):
-        B.prepare(raw_dir, register)
+        P.prepare(raw_dir, register)
 
 
 def test_raw_file_without_expected_property_names_it(raw_dir, register):
     edit_json(raw_dir / B.FILES["stadtteile"], lambda d: [f["properties"].pop("spatialUnitId") for f in d["features"]])
     with pytest.raises(B.GeometryFileError, match="essen_stadtteile.geojson: Eigenschaft fehlt: spatialUnitId"):
-        B.prepare(raw_dir, register)
+        P.prepare(raw_dir, register)
 
 
 # --- the prepared folder ---------------------------------------------------------------------------
@@ -152,11 +152,13 @@ def test_raw_file_without_expected_property_names_it(raw_dir, register):
 def test_build_writes_prepared_files_report_and_readme(built):
     assert {p.name for p in built.iterdir()} == PREPARED_NAMES
     bezirke = json.loads((built / "stadtbezirke.prepared.geojson").read_text(encoding="utf-8"))
-    assert [f["properties"] for f in bezirke["features"]][:2] == [{"bezirk_id": "I", "bezirk_nr": 1},
-                                                                  {"bezirk_id": "II", "bezirk_nr": 2}]
+    assert [{k: f["properties"][k] for k in ("bezirk_id", "bezirk_nr")} for f in bezirke["features"]][:2] == \
+        [{"bezirk_id": "I", "bezirk_nr": 1}, {"bezirk_id": "II", "bezirk_nr": 2}]
     stadtteile = json.loads((built / "stadtteile.prepared.geojson").read_text(encoding="utf-8"))
-    assert stadtteile["features"][1]["properties"] == {"stadtteil_nr": 2, "stadtteil_name": "Neustadt",
-                                                       "bezirk_id": "I"}
+    neustadt = stadtteile["features"][1]["properties"]
+    assert list(neustadt) == ["stadtteil_nr", "stadtteil_name", "bezirk_id", "label_lon", "label_lat"]
+    assert {k: neustadt[k] for k in ("stadtteil_nr", "stadtteil_name", "bezirk_id")} == \
+        {"stadtteil_nr": 2, "stadtteil_name": "Neustadt", "bezirk_id": "I"}
     report = json.loads((built / "report.json").read_text(encoding="utf-8"))
     assert report["command"] == "essen-dash geometry --build"
     assert report["sources"] == {name: {"sha256": sha256(TOY_RAW / name), "bytes": (TOY_RAW / name).stat().st_size}
@@ -189,8 +191,22 @@ def test_prepared_folder_reads_back_exactly(built, prepared, register, monkeypat
     assert again.web_json == prepared.web_json
 
 
+def test_label_points_lie_inside_their_area_and_are_read_without_geopandas(built, register):
+    for path in (built / name for name in B.PREPARED_FILES.values()):
+        for feature in json.loads(path.read_text(encoding="utf-8"))["features"]:
+            point = shapely.Point(feature["properties"]["label_lon"], feature["properties"]["label_lat"])
+            assert shapely.geometry.shape(feature["geometry"]).contains(point)
+    b = B.read_prepared(built, register)
+    labels = b.label_points["stadtteil"].set_index("key")
+    neustadt = b.units["stadtteile"].set_index("stadtteil_name").loc["Neustadt"]
+    assert labels.loc["2", ["lon", "lat"]].tolist() == [neustadt["label_lon"], neustadt["label_lat"]]
+    # what the maps draw, as geopandas would write it
+    assert b.geojson("stadtteil") == b.stadtteile[["geometry"]].set_axis(
+        b.stadtteile["stadtteil_nr"].astype(str).to_numpy()).to_geo_dict(drop_id=False)
+
+
 def test_build_is_reproducible(tmp_path, built, register):
-    B.build_prepared(TOY_RAW, tmp_path / "again", register)
+    P.build_prepared(TOY_RAW, tmp_path / "again", register)
     for name in PREPARED_NAMES:
         assert (tmp_path / "again" / name).read_bytes() == (built / name).read_bytes(), name
 
@@ -198,7 +214,7 @@ def test_build_is_reproducible(tmp_path, built, register):
 def test_build_replaces_the_folder_whole_and_leaves_nothing_beside_it(built, register):
     (built / "report.json").write_text("{}", encoding="utf-8")
     (built / "README.md").unlink()
-    B.build_prepared(TOY_RAW, built, register)
+    P.build_prepared(TOY_RAW, built, register)
     assert {p.name for p in built.iterdir()} == PREPARED_NAMES
     assert json.loads((built / "report.json").read_text(encoding="utf-8"))["levels"]
     assert [p.name for p in built.parent.iterdir() if p.name.startswith(".")] == []
@@ -211,32 +227,32 @@ def test_failed_build_keeps_the_old_folder(built, register, monkeypatch):
         (folder / "stadtbezirke.prepared.geojson").write_text("{", encoding="utf-8")
         raise OSError("disk full")
 
-    monkeypatch.setattr(B, "write_prepared", broken)
+    monkeypatch.setattr(P, "write_prepared", broken)
     with pytest.raises(OSError, match="disk full"):
-        B.build_prepared(TOY_RAW, built, register)
+        P.build_prepared(TOY_RAW, built, register)
     assert {p.name: p.read_bytes() for p in built.iterdir()} == before
     assert [p.name for p in built.parent.iterdir() if p.name.startswith(".")] == []
 
 
 def test_failed_swap_puts_the_old_folder_back(built, register, monkeypatch):
     before = {p.name: p.read_bytes() for p in built.iterdir()}
-    real_replace = B.os.replace
+    real_replace = P.os.replace
 
     def replace(src, dst):
         if Path(src).name.startswith(".geo.tmp-"):
             raise OSError("rename refused")
         real_replace(src, dst)
 
-    monkeypatch.setattr(B.os, "replace", replace)
+    monkeypatch.setattr(P.os, "replace", replace)
     with pytest.raises(OSError, match="rename refused"):
-        B.build_prepared(TOY_RAW, built, register)
+        P.build_prepared(TOY_RAW, built, register)
     assert {p.name: p.read_bytes() for p in built.iterdir()} == before
     assert [p.name for p in built.parent.iterdir() if p.name.startswith(".")] == []
 
 
 def test_build_refuses_a_folder_with_other_files(raw_dir, tmp_path, register):
     with pytest.raises(FileExistsError, match="essen_stadtbezirke.geojson, essen_stadtteile.geojson"):
-        B.build_prepared(TOY_RAW, raw_dir, register)
+        P.build_prepared(TOY_RAW, raw_dir, register)
     assert sorted(p.name for p in raw_dir.iterdir()) == sorted(B.FILES.values())
 
 
@@ -291,7 +307,7 @@ def default_dirs(tmp_path, monkeypatch) -> tuple[Path, Path]:
 
 def test_default_search_prefers_prepared_project_folder(default_dirs, tmp_path, register, monkeypatch):
     project, shared = default_dirs
-    B.build_prepared(TOY_RAW, project, register)
+    P.build_prepared(TOY_RAW, project, register)
     for name in B.FILES.values():
         shutil.copy(TOY_RAW / name, shared / name)
     forbid_prepare(monkeypatch)
@@ -311,7 +327,7 @@ def test_default_search_falls_back_to_raw_shared_folder(default_dirs, tmp_path, 
 
 def test_configured_folder_is_the_only_one_searched(default_dirs, tmp_path, built, register):
     project, _ = default_dirs
-    B.build_prepared(TOY_RAW, project, register)
+    P.build_prepared(TOY_RAW, project, register)
     empty = tmp_path / "leer"
     empty.mkdir()
     with pytest.raises(B.GeometryNotFound) as err:
@@ -322,7 +338,7 @@ def test_configured_folder_is_the_only_one_searched(default_dirs, tmp_path, buil
 
 def test_raw_folder_for_build_skips_prepared_folders(default_dirs, tmp_path, register):
     project, shared = default_dirs
-    B.build_prepared(TOY_RAW, project, register)
+    P.build_prepared(TOY_RAW, project, register)
     with pytest.raises(B.GeometryNotFound):
         B.find_raw_dir(settings_for(tmp_path, None))
     for name in B.FILES.values():
@@ -395,7 +411,7 @@ def test_jobcenter_areas_dissolve_with_partial_members():
         "published_as": ["Ost", "Ost", "West", "West", "Süd 1 & Süd 2", "Süd 1 & Süd 2"],
         "stadtteil_nr": [1, 2, 2, 3, 3, 3], "stadtteil_name": ["A", "B", "B", "C", "C", "C"],
         "is_partial": [False, True, True, False, False, False], "is_list_incomplete": [False] * 4 + [True] * 2})
-    areas = B.jobcenter_areas(st, cw).set_index("published_as")
+    areas = S.jobcenter_areas(st, cw).set_index("published_as")
     assert list(areas.columns) == ["jc_areas", "members", "partial_members", "shared_members", "is_list_incomplete",
                                    "geometry", "core_geometry"]
     assert areas.loc["Ost", "geometry"].equals(box(0, 0, 2, 1))
@@ -409,7 +425,7 @@ def test_jobcenter_areas_dissolve_with_partial_members():
 
 def test_hatching_stays_inside_the_polygon():
     square = gpd.GeoSeries([box(7.0, 51.4, 7.02, 51.41)], crs=B.SOURCE_CRS)
-    lon, lat = B.hatch_lines(square.values, spacing_m=200)
+    lon, lat = S.hatch_lines(square.values, spacing_m=200)
     points = [(x, y) for x, y in zip(lon, lat) if x is not None]
     assert len(points) >= 2 * 8 and lon.count(None) >= 8
     assert all(7.0 - 1e-5 <= x <= 7.02 + 1e-5 and 51.4 - 1e-5 <= y <= 51.41 + 1e-5 for x, y in points)
