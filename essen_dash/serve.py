@@ -74,6 +74,11 @@ class Server(BaseApplication):
             app_log.addHandler(handler)
             app_log.setLevel(logging.INFO)
         app = create_app(self.settings)
+        # pyproj (under geopandas) keeps each thread's PROJ context alive through a threading.local, which gevent
+        # makes greenlet-local in the workers: loaded there, it frees the context when the request that loaded it
+        # ends, and the next request that projects crashes the worker (SIGSEGV). Loaded before the fork, it is not.
+        import geopandas  # noqa: F401
+
         app_started()  # before the fork: the workers share the app's memory pages
         return app.server
 

@@ -569,7 +569,7 @@ def _chart(figure: go.Figure, title: str, sub: str, source: str, table: pd.DataF
 
 def verteilung_map(data: AppData, p: Params, geo) -> Chart:
     r = compute(data, p)
-    outline = outline_coords(data.boundaries.bezirke, p.bezirk) if p.bezirk else None
+    outline = outline_coords(data.boundaries.units["bezirke"], p.bezirk) if p.bezirk else None
     fig = map_figure(r, geo("bezirk"), data.boundaries.label_points["bezirk"], outline)
     return _chart(fig, f"Verteilung von {r.total_text} auf die Stadtbezirke", subtitle(r),
                   source_line(data, r, geometry=True), caption=allocation_text(r))

@@ -113,7 +113,7 @@ def karte_map(data: AppData, p: Params, geo: Geo) -> Chart:
     k, frame, scheme = shown(data, p, p.level)
     fig = choropleth(frame, k, scheme, geo(p.level), level=p.level, selected=p.selected,
                      labels=data.boundaries.label_points[p.level],
-                     outline=outline_coords(data.boundaries.bezirke, p.bezirk) if p.bezirk else None)
+                     outline=outline_coords(data.boundaries.units["bezirke"], p.bezirk) if p.bezirk else None)
     colours = "zweifarbig um 0 (keine Veränderung)" if p.compare else SCHEMES[scheme].label
     return Chart(fig, k.label, f"{LEVELS[p.level]}, {period(data, p)} · {colours} · "
                  f"{filter_text(p)} · Einheit: {k.unit}{flag_footnote(frame)}", sources(data, p),

@@ -54,6 +54,12 @@ def layout(data: AppData, p: Params, page_notices: tuple[str, ...]):
     ])
 
 
+def warm(data: AppData) -> None:
+    """Build the page's default views, the JobCenter areas dissolved and hatched (the first visitor then waits for
+    nothing)."""
+    page_outputs(data, parse({}, data, PARAMS)[0])
+
+
 def map_area(data: AppData, p: Params):
     if data.boundaries is None:
         return html.Div("Karte nicht verfügbar: keine Grenzdateien gefunden.", className="notice notice-error",

@@ -204,6 +204,33 @@ def test_security_headers_and_no_debug(server):
     assert compressed.headers.get("Content-Encoding") == "gzip"
 
 
+def test_workers_draw_geometry_from_many_connections_without_crashing(server):
+    """JobCenter maps for every Bezirk selection (areas dissolved, hatching projected in metres) from many
+    connections at once, Karte maps with a Bezirk outlined: every answer arrives and no worker crashes. pyproj
+    loaded inside a gevent worker had freed its PROJ context after the first request, and the next map killed
+    the worker (SIGSEGV)."""
+    base, _, log = server
+    spec = next(cb for cb in requests.get(base + "/_dash-dependencies", timeout=10).json()
+                if "jobcenter-map-area.children" in cb["output"])
+    outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in spec["output"].strip(".").split("...")]
+
+    def jobcenter(bezirke: list[str]) -> int:
+        values = {"jobcenter-group": None, "filter-bezirke": bezirke, "filter-stichtag": STICHTAG}
+        body = {"output": spec["output"], "outputs": outputs, "changedPropIds": ["filter-bezirke.value"],
+                "inputs": [{"id": i["id"], "property": i["property"], "value": values[i["id"]]}
+                           for i in spec["inputs"]], "state": []}
+        return requests.post(base + "/_dash-update-component", json=body, timeout=60).status_code
+
+    def karte(bezirk: str) -> int:
+        return requests.get(f"{base}/?bezirk={bezirk}&level=stadtteil", timeout=60).status_code
+
+    selections = [[b] for b in ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX")] + [["I", "V"], ["II", "IX"]]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(jobcenter, selections * 2)) + list(pool.map(karte, ["I", "IV", "IX"] * 4))
+    assert codes == [200] * len(codes), log.read_text()[-2000:]
+    assert "SIGSEGV" not in log.read_text() and "was sent" not in log.read_text()
+
+
 def test_first_requests_of_fresh_workers_find_every_callback(tmp_path):
     """Many concurrent callbacks right after start: no worker may answer before its callbacks are set up."""
     with running_server(tmp_path) as (base, _, log):
