@@ -192,9 +192,6 @@ class Boundaries:
     def stadtteile(self) -> gpd.GeoDataFrame:
         return geo_frame(self.units["stadtteile"])
 
-    def level(self, name: str) -> gpd.GeoDataFrame:
-        return {"bezirk": self.bezirke, "stadtteil": self.stadtteile}[name]
-
     @cached_property
     def notes(self) -> list[str]:
         return [n for r in self.reports for n in r.notes]
