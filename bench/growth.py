@@ -159,14 +159,14 @@ def run() -> dict:
             start = time.perf_counter()
             joined = P._prepare_bezirke(raw / B.FILES["bezirke"], reg, []) if n == 9 else \
                 P._prepare_stadtteile(raw / B.FILES["stadtteile"], reg, [])
-            web = P.with_label_points(P.to_web(joined, B.SIMPLIFY_TOLERANCE_M, B.GAP_WIDTH_M))
+            web = P.with_label_points(P.to_web(joined, P.SIMPLIFY_TOLERANCE_M, P.GAP_WIDTH_M))
             prep = time.perf_counter() - start
             data, level, key_column = real, ("bezirk" if n == 9 else "stadtteil"), \
                 ("bezirk_id" if n == 9 else "stadtteil_nr")
         else:
             cells = grid(n)
             start = time.perf_counter()
-            web = P.with_label_points(P.to_web(cells, B.SIMPLIFY_TOLERANCE_M, B.GAP_WIDTH_M))
+            web = P.with_label_points(P.to_web(cells, P.SIMPLIFY_TOLERANCE_M, P.GAP_WIDTH_M))
             prep = time.perf_counter() - start
             data, level, key_column = synthetic(real, web), "stadtteil", "stadtteil_nr"
         install(data, s)

@@ -221,7 +221,8 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_geometry(args: argparse.Namespace, settings: Settings) -> int:
-    from essen_dash.geo.boundaries import find_raw_dir, load_boundaries
+    from essen_dash.geo.boundaries import find_raw_dir
+    from essen_dash.geo.load import load_boundaries
     from essen_dash.geo.prepare import build_prepared
     from essen_dash.tables.load import load_tables
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from essen_dash.format import de_date
-from essen_dash.geo.boundaries import ATTRIBUTION, Boundaries, GeometryJoinError, GeometryNotFound, load_boundaries
+from essen_dash.geo.boundaries import ATTRIBUTION, Boundaries, GeometryJoinError, GeometryNotFound
+from essen_dash.geo.load import load_boundaries
 from essen_dash.kennzahlen import Catalog
 from essen_dash.paths import Settings
 from essen_dash.sources.publish import data_source

@@ -3,7 +3,7 @@
 Prepared files are what :mod:`essen_dash.geo.prepare` derives from the raw boundary files: repaired, joined to
 the Bezirk ids and the official register, coverage-simplified, with a label point per area. The project's
 committed ``geo/`` folder holds them (``essen-dash geometry --build``); where no prepared folder comes first,
-:func:`load_boundaries` prepares the raw files once and keeps the result in the cache folder.
+:mod:`essen_dash.geo.load` prepares the raw files once and keeps the result in the cache folder.
 
 Reading needs shapely and pandas only: geopandas and pyproj (80 ms to import) are loaded when geometry is first
 computed with (a JobCenter map, a raw-file preparation), not while the app starts.
@@ -12,8 +12,6 @@ computed with (a JobCenter map, a raw-file preparation), not while the app start
 from __future__ import annotations
 
 import json
-import logging
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,8 +27,6 @@ from essen_dash.tables.schema import BEZIRK_IDS
 
 if TYPE_CHECKING:
     import geopandas as gpd
-
-log = logging.getLogger(__name__)
 
 #: The raw files as Stadt Essen publishes them (never copied into the repository).
 FILES = {"bezirke": "essen_stadtbezirke.geojson", "stadtteile": "essen_stadtteile.geojson"}
@@ -49,35 +45,15 @@ BUILD_COMMAND = "essen-dash geometry --build"
 
 SOURCE_CRS = "EPSG:4326"  # the files declare none; their coordinates are longitude/latitude
 METRIC_CRS = "EPSG:25832"  # ETRS89 / UTM 32N, the official metric CRS of NRW
-#: Slivers narrower than this (metres) between Stadtteile are closed by coverage cleaning;
-#: the Stadtteil file is rounded to 4 decimals (about 7–11 m).
-GAP_WIDTH_M = 15.0
-#: About one screen pixel of a full-width city map: visually lossless, a fifth of the vertices.
-SIMPLIFY_TOLERANCE_M = 25.0
-WEB_DECIMALS = 5  # about 1 m; identical vertices round identically, so shared borders stay shared
-#: Bump when the preparation or the prepared files' layout changes, so old caches are not reused.
-PREPARATION_VERSION = 3
 OFFICIAL_SOURCE = (
     "Die amtlichen Grenzen der Stadtbezirke und Stadtteile veröffentlicht die Stadt Essen "
     "(Amt für Geoinformation, Vermessung und Kataster) im Open-Data-Portal der Stadt Essen "
     "unter der Datenlizenz Deutschland – Namensnennung 2.0."
 )
 ATTRIBUTION = "Geometrie: Stadt Essen, dl-de/by-2-0"
-LICENCE = "Datenlizenz Deutschland – Namensnennung 2.0 (dl-de/by-2-0), Namensnennung: Stadt Essen"
-LICENCE_URL = "https://www.govdata.de/dl-de/by-2-0"
 #: The levels as the views name them: the key column of their areas, and their key in the prepared files.
 LEVEL_KEYS = {"bezirk": "bezirk_id", "stadtteil": "stadtteil_nr"}
 LEVEL_UNITS = {"bezirk": "bezirke", "stadtteil": "stadtteile"}
-#: Where each raw file came from (see ../shared/geo/README.md); written into the prepared folder's README.
-RAW_PROVENANCE = {
-    FILES["bezirke"]: "the 9 Stadtbezirke, full precision: an ArcGIS export of the City of Essen's Stadtbezirk "
-                      "layer (public repository Wagner-67/essen_bezirke-stadtteile, file stadtbezirke.geojson, "
-                      "commit 3f13b6381ab0ec41906c954e4d198a3a2541ead9)",
-    FILES["stadtteile"]: "the 50 Stadtteile: the City of Essen's Stadtteil layer as used by KomMonitor, the "
-                         "municipal monitoring platform of Stadt Essen and Hochschule Bochum (public repository "
-                         "KomMonitor/data-management, src/test/resources/Stadtteile.json, commit "
-                         "6547ed28090389bb77363ed455f85d3d5cec69bf, 2018); coordinates rounded to 4 decimals",
-}
 
 
 class GeometryNotFound(FileNotFoundError):
@@ -304,33 +280,3 @@ def read_report(path: Path) -> tuple[LevelReport, ...]:
         return tuple(LevelReport(**r) for r in json.loads(path.read_bytes())["levels"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise GeometryFileError(f"Bericht {path} nicht lesbar: {exc!r}") from exc
-
-
-# --- loading: prepared folder, or raw files with a cache ---------------------------------------
-
-def load_boundaries(register: pd.DataFrame, settings: paths.Settings, use_cache: bool = True) -> Boundaries:
-    """Return the boundaries of the first folder of ``settings.geo_dirs()`` holding prepared or raw files.
-
-    Prepared files are read as they are (checked against the register). Raw files are prepared, and
-    the result is kept in ``settings.cache_dir`` keyed by a hash of the files, the register and the
-    preparation settings; ``use_cache`` False prepares afresh and writes no cache.
-    """
-    folder = find_geo_dir(settings)
-    if holds_prepared(folder):
-        return read_prepared(folder, register)
-    from essen_dash.geo import prepare
-
-    key = prepare.source_key(folder, register)
-    cached = Path(settings.cache_dir) / f"geometry-{key}"
-    if use_cache and holds_prepared(cached):
-        try:
-            return read_prepared(cached, register, source_dir=folder)
-        except GeometryJoinError as exc:  # a damaged cache is rebuilt, never fatal
-            log.warning("Geometrie-Cache %s unbrauchbar (%s), wird neu erstellt", cached, exc)
-            shutil.rmtree(cached, ignore_errors=True)
-    boundaries = prepare.prepare(folder, register)
-    if use_cache:
-        prepare.write_cache(boundaries, cached)
-    return boundaries
-
-

@@ -8,7 +8,7 @@ with the point its label is written at (chosen in metres, inside the area).
 
 :func:`build_prepared` writes that result, with its report and provenance, to
 the project's committed ``geo/`` folder (``essen-dash geometry --build``);
-:func:`essen_dash.geo.boundaries.load_boundaries` reads such a folder and calls
+:func:`essen_dash.geo.load.load_boundaries` reads such a folder and calls
 :func:`prepare` only where raw files come first (cached by content hash).
 """
 
@@ -32,14 +32,34 @@ import pyproj
 import shapely
 import shapely.geometry
 
-from essen_dash.geo.boundaries import (BUILD_COMMAND, FILES, GAP_WIDTH_M, LICENCE, LICENCE_URL, METRIC_CRS,
-                                       PREPARATION_VERSION, PREPARED_COLUMNS, PREPARED_FILES, RAW_PROVENANCE,
-                                       README_FILE, REPORT_FILE, SIMPLIFY_TOLERANCE_M, SOURCE_CRS, WEB_DECIMALS,
-                                       Boundaries, GeometryFileError, GeometryJoinError, GeometryNotFound,
-                                       LevelReport, check_bezirk_ids, holds_raw, prepared_set)
+from essen_dash.geo.boundaries import (BUILD_COMMAND, FILES, METRIC_CRS, PREPARED_COLUMNS, PREPARED_FILES,
+                                       README_FILE, REPORT_FILE, SOURCE_CRS, Boundaries, GeometryFileError,
+                                       GeometryJoinError, GeometryNotFound, LevelReport, check_bezirk_ids, holds_raw,
+                                       prepared_set)
 from essen_dash.tables.schema import BEZIRK_IDS
 
 log = logging.getLogger(__name__)
+
+#: Slivers narrower than this (metres) between Stadtteile are closed by coverage cleaning;
+#: the Stadtteil file is rounded to 4 decimals (about 7–11 m).
+GAP_WIDTH_M = 15.0
+#: About one screen pixel of a full-width city map: visually lossless, a fifth of the vertices.
+SIMPLIFY_TOLERANCE_M = 25.0
+WEB_DECIMALS = 5  # about 1 m; identical vertices round identically, so shared borders stay shared
+#: Bump when the preparation or the prepared files' layout changes, so old caches are not reused.
+PREPARATION_VERSION = 3
+LICENCE = "Datenlizenz Deutschland – Namensnennung 2.0 (dl-de/by-2-0), Namensnennung: Stadt Essen"
+LICENCE_URL = "https://www.govdata.de/dl-de/by-2-0"
+#: Where each raw file came from (see ../shared/geo/README.md); written into the prepared folder's README.
+RAW_PROVENANCE = {
+    FILES["bezirke"]: "the 9 Stadtbezirke, full precision: an ArcGIS export of the City of Essen's Stadtbezirk "
+                      "layer (public repository Wagner-67/essen_bezirke-stadtteile, file stadtbezirke.geojson, "
+                      "commit 3f13b6381ab0ec41906c954e4d198a3a2541ead9)",
+    FILES["stadtteile"]: "the 50 Stadtteile: the City of Essen's Stadtteil layer as used by KomMonitor, the "
+                         "municipal monitoring platform of Stadt Essen and Hochschule Bochum (public repository "
+                         "KomMonitor/data-management, src/test/resources/Stadtteile.json, commit "
+                         "6547ed28090389bb77363ed455f85d3d5cec69bf, 2018); coordinates rounded to 4 decimals",
+}
 
 
 # --- reading and repair of the raw files ------------------------------------------------------

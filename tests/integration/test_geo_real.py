@@ -19,7 +19,7 @@ import shapely
 import shapely.geometry
 
 from essen_dash import paths
-from essen_dash.geo import boundaries as B, prepare as P
+from essen_dash.geo import boundaries as B, load as L, prepare as P
 
 RAW_SHA256 = {"essen_stadtbezirke.geojson": "0422d8bf66d07c7bfb9d9b1febec80bd6d3b1353d090573f453f51e04f328458",
               "essen_stadtteile.geojson": "a91f5a0c57c990e646ac836edcc74ddf036b42e09f486f6b5c3b808c0ad8cc91"}
@@ -109,14 +109,14 @@ def test_area_kept_after_cleaning_and_simplification(prepared, raw_dir):
 
 def test_raw_preparation_is_cached_and_equal(raw_dir, register, monkeypatch, tmp_path):
     settings = paths.Settings(geo_dir=raw_dir, cache_dir=tmp_path / "c")
-    first = B.load_boundaries(register, settings)
+    first = L.load_boundaries(register, settings)
     assert len(list((tmp_path / "c").glob("geometry-*/report.json"))) == 1
 
     def fail(*a, **k):
         raise AssertionError("prepared again although cached")
 
     monkeypatch.setattr(P, "prepare", fail)
-    second = B.load_boundaries(register, settings)
+    second = L.load_boundaries(register, settings)
     assert second.stadtteile["stadtteil_nr"].tolist() == first.stadtteile["stadtteil_nr"].tolist()
     assert shapely.equals_exact(second.bezirke.geometry.values, first.bezirke.geometry.values, 1e-9).all()
     assert second.notes == first.notes
@@ -199,7 +199,7 @@ def test_without_shared_folder_the_committed_geo_gives_both_levels(prepared, reg
         raise AssertionError("raw files prepared although geo/ holds the prepared ones")
 
     monkeypatch.setattr(P, "prepare", fail)
-    b = B.load_boundaries(register, paths.Settings(geo_dir=None, cache_dir=tmp_path / "cache"))
+    b = L.load_boundaries(register, paths.Settings(geo_dir=None, cache_dir=tmp_path / "cache"))
     assert b.source_dir == PROJECT_GEO
     assert b.bezirke["bezirk_id"].tolist() == prepared.bezirke["bezirk_id"].tolist()
     assert b.stadtteile["stadtteil_nr"].tolist() == list(range(1, 51))

@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry import box
 
 from essen_dash import paths
-from essen_dash.geo import boundaries as B, prepare as P, shapes as S
+from essen_dash.geo import boundaries as B, load as L, prepare as P, shapes as S
 
 TOY_RAW = Path(__file__).resolve().parents[2] / "fixtures" / "geo" / "raw"
 NAMES = ["Altstadt", "Neustadt", "Bachtal", "Berghang", "Feldmark", "Hafen", "Heide", "Mühlenbach", "Waldrand",
@@ -275,7 +275,7 @@ def test_truncated_prepared_file_names_the_file(built, register):
     path = built / "stadtteile.prepared.geojson"
     path.write_bytes(path.read_bytes()[:-200])
     with pytest.raises(B.GeometryFileError, match=f"Grenzdatei {path} nicht lesbar") as err:
-        B.load_boundaries(register, paths.Settings(geo_dir=built, cache_dir=built.parent / "cache"))
+        L.load_boundaries(register, paths.Settings(geo_dir=built, cache_dir=built.parent / "cache"))
     assert isinstance(err.value, ValueError) and isinstance(err.value, B.GeometryJoinError)
 
 
@@ -311,7 +311,7 @@ def test_default_search_prefers_prepared_project_folder(default_dirs, tmp_path, 
     for name in B.FILES.values():
         shutil.copy(TOY_RAW / name, shared / name)
     forbid_prepare(monkeypatch)
-    b = B.load_boundaries(register, settings_for(tmp_path, None))
+    b = L.load_boundaries(register, settings_for(tmp_path, None))
     assert b.source_dir == project and len(b.bezirke) == 9 and len(b.stadtteile) == 10
     assert not (tmp_path / "cache").exists()  # prepared files need no cache
 
@@ -321,7 +321,7 @@ def test_default_search_falls_back_to_raw_shared_folder(default_dirs, tmp_path, 
     for name in B.FILES.values():
         shutil.copy(TOY_RAW / name, shared / name)
     assert B.find_geo_dir(settings_for(tmp_path, None)) == shared
-    b = B.load_boundaries(register, settings_for(tmp_path, None))
+    b = L.load_boundaries(register, settings_for(tmp_path, None))
     assert b.source_dir == shared and b.stadtteile["stadtteil_nr"].tolist() == list(range(1, 11))
 
 
@@ -350,7 +350,7 @@ def test_no_boundary_files_says_where_it_looked_and_what_it_wanted(default_dirs,
     project, shared = default_dirs
     (project / "stadtbezirke.prepared.geojson").write_text("{}", encoding="utf-8")  # an incomplete set
     with pytest.raises(B.GeometryNotFound) as err:
-        B.load_boundaries(register, settings_for(tmp_path, None))
+        L.load_boundaries(register, settings_for(tmp_path, None))
     message = str(err.value)
     assert f"Gesucht in: {project}; {shared}." in message
     assert "(stadtbezirke.prepared.geojson, stadtteile.prepared.geojson, report.json;" in message
@@ -362,11 +362,11 @@ def test_no_boundary_files_says_where_it_looked_and_what_it_wanted(default_dirs,
 
 def test_raw_preparation_is_cached_and_equal(raw_dir, tmp_path, register, monkeypatch):
     settings = settings_for(tmp_path, raw_dir)
-    first = B.load_boundaries(register, settings)
+    first = L.load_boundaries(register, settings)
     caches = list((tmp_path / "cache").glob("geometry-*"))
     assert len(caches) == 1 and {p.name for p in caches[0].iterdir()} == PREPARED_NAMES - {"README.md"}
     forbid_prepare(monkeypatch)
-    second = B.load_boundaries(register, settings)
+    second = L.load_boundaries(register, settings)
     assert second.source_dir == raw_dir
     assert second.stadtteile["stadtteil_nr"].tolist() == first.stadtteile["stadtteil_nr"].tolist()
     assert shapely.equals_exact(second.bezirke.geometry.values, first.bezirke.geometry.values, 0).all()
@@ -375,28 +375,28 @@ def test_raw_preparation_is_cached_and_equal(raw_dir, tmp_path, register, monkey
 
 def test_changed_raw_file_or_register_is_prepared_again(raw_dir, tmp_path, register):
     settings = settings_for(tmp_path, raw_dir)
-    B.load_boundaries(register, settings)
+    L.load_boundaries(register, settings)
     edit_json(raw_dir / B.FILES["stadtteile"], lambda d: d.update(name="changed"))
-    B.load_boundaries(register, settings)
+    L.load_boundaries(register, settings)
     renumbered = register.assign(stadtteil_nr=[1, 11, *range(3, 11)])
-    b = B.load_boundaries(renumbered, settings)
+    b = L.load_boundaries(renumbered, settings)
     assert b.stadtteile["stadtteil_nr"].tolist() == [1, *range(3, 12)]
     assert len(list((tmp_path / "cache").glob("geometry-*"))) == 3
 
 
 def test_damaged_cache_is_rebuilt(raw_dir, tmp_path, register, caplog):
     settings = settings_for(tmp_path, raw_dir)
-    B.load_boundaries(register, settings)
+    L.load_boundaries(register, settings)
     (cache,) = (tmp_path / "cache").glob("geometry-*")
     (cache / "stadtteile.prepared.geojson").write_text('{"type": "FeatureCol', encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger=B.__name__):
-        b = B.load_boundaries(register, settings)
+    with caplog.at_level(logging.WARNING, logger=L.__name__):
+        b = L.load_boundaries(register, settings)
     assert len(b.stadtteile) == 10 and "unbrauchbar" in caplog.text
     assert B.read_prepared(cache, register).stadtteile["stadtteil_name"].tolist() == NAMES
 
 
 def test_without_cache_nothing_is_written(raw_dir, tmp_path, register):
-    b = B.load_boundaries(register, settings_for(tmp_path, raw_dir), use_cache=False)
+    b = L.load_boundaries(register, settings_for(tmp_path, raw_dir), use_cache=False)
     assert len(b.bezirke) == 9 and not (tmp_path / "cache").exists()
 
 
