@@ -59,11 +59,19 @@ def city_line(x: float, text: str) -> dict:
                              "font": {"size": 11, "color": MUTED}}]}
 
 
+#: A profile bar ending less than this share of the axis before the city line (100) has its label written inside its
+#: end: outside, the label would run across the dashed line ("4,3 %" of Rumänien in Bezirk III, index 95).
+LINE_CLEARANCE = 0.14
+
+
 def profile(rows: pd.DataFrame, *, height: int = 420) -> go.Figure:
     """Return one Bezirk's indicators against the city: ``rows`` has label, value, city, unit, value_text, city_text."""
+    top = max(130.0, float(rows["index"].max()) * 1.25)
+    inside = (rows["index"] < 100) & (rows["index"] > 100 - LINE_CLEARANCE * top)
     fig = go.Figure()
     fig.add_bar(y=rows["label"], x=rows["index"], orientation="h", name="Bezirk", marker_color=ACCENT,
-                text=rows["value_text"], textposition="outside", cliponaxis=False,
+                text=rows["value_text"], textposition=np.where(inside, "inside", "outside"), cliponaxis=False,
+                insidetextanchor="end", insidetextfont={"color": "white"},
                 customdata=rows[["city_text"]].to_numpy(),
                 hovertemplate="<b>%{y}</b><br>Bezirk: %{text}<br>Gesamtstadt: %{customdata[0]}<extra></extra>")
     fig.add_vline(x=100, line={"color": MUTED, "dash": "dash"})
@@ -72,7 +80,7 @@ def profile(rows: pd.DataFrame, *, height: int = 420) -> go.Figure:
     fig.update_layout(height=height, showlegend=False,
                       margin={"b": 90},
                       xaxis={"title": "Index (Gesamtstadt = 100)", "gridcolor": "#eef1f4",
-                             "range": [0, max(130.0, float(rows["index"].max()) * 1.25)]},
+                             "range": [0, top]},
                       yaxis={"automargin": True, "autorange": "reversed"})
     return fig
 

@@ -124,3 +124,26 @@ def test_jobcenter_map_labels_never_cover_each_other(page, page_log, app_server,
     assert sorted(label["text"] for label in labels) == [
         "Mitte-Nord21,2 %", "Mitte19,1 %", "Nord-Ost8,8 %", "Nord-West4,7 %", "Nord9,9 %", "Ost9,8 %",
         "Süd 1 8,7 %Süd 2 8,1 %", "West9,3 %"]
+
+
+LINE_CROSSINGS_JS = """(id) => {
+    const plot = document.querySelector('#' + id + ' .js-plotly-plot');
+    const line = plot.querySelector('.shapelayer path').getBoundingClientRect();
+    const x = line.left + line.width / 2;
+    return Array.from(plot.querySelectorAll('.bars text.bartext')).map(t => {
+        const r = t.getBoundingClientRect();
+        return {text: t.textContent, crosses: r.left < x && x < r.right};
+    });
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_profile_labels_keep_off_the_city_line(page, page_log, app_server, width):
+    """Bezirk III's Rumänien bar ends at index 96, just short of the dashed city line: its label is written inside
+    the bar's end, not across the line; the other bars keep theirs outside."""
+    page.set_viewport_size({"width": width, "height": 1000})
+    open_page(page, app_server, page_log, f"/bezirk/III?{AT_2016}", "#bezirk-profile .bars")
+    page.wait_for_timeout(400)  # plotly relayouts on resize
+    labels = page.evaluate(LINE_CROSSINGS_JS, "bezirk-profile")
+    assert sorted(label["text"] for label in labels) == ["18,9 %", "3,8 %", "4,2 %", "4,3 %", "8,1 %"]
+    assert [label["text"] for label in labels if label["crosses"]] == []
