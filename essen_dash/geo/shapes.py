@@ -10,6 +10,7 @@ import shapely
 
 from essen_dash.geo.boundaries import METRIC_CRS, SOURCE_CRS
 
+
 def jobcenter_areas(stadtteile: gpd.GeoDataFrame, crosswalk: pd.DataFrame) -> gpd.GeoDataFrame:
     """Dissolve each published JobCenter list into one area, keeping which members are partial or shared.
 
