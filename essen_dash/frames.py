@@ -304,11 +304,9 @@ def jobcenter_map_inputs(areas, stadtteile, crosswalk: pd.DataFrame, keep: list[
 
     ``keep`` limits the map to areas whose published list names one of these JobCenter areas.
     """
-    import geopandas as gpd
     import shapely
 
-    from essen_dash.geo.boundaries import METRIC_CRS, SOURCE_CRS
-    from essen_dash.geo.shapes import hatch_lines
+    from essen_dash.geo.shapes import hatch_lines, label_points
 
     if keep is not None:
         areas = areas[[bool(set(a) & set(keep)) for a in areas["jc_areas"]]]
@@ -334,22 +332,15 @@ def jobcenter_map_inputs(areas, stadtteile, crosswalk: pd.DataFrame, keep: list[
             hover = f"<b>{st.stadtteil_name}</b><br>in der Quelle keinem JobCenter-Bereich zugeordnet"
         others.append({"type": "Feature", "id": str(st.stadtteil_nr), "properties": {"hover": hover},
                        "geometry": shapely.geometry.mapping(st.geometry)})
-    outline_lon, outline_lat = [], []
-    for geom in areas.geometry:
-        for ring in shapely.get_parts(shapely.boundary(geom)):
-            xs, ys = ring.xy
-            outline_lon += [round(x, 5) for x in xs] + [None]
-            outline_lat += [round(y, 5) for y in ys] + [None]
     def largest_part(geom):
         parts = shapely.get_parts(geom)
         return parts[int(np.argmax(shapely.area(parts)))]
 
     anchors = [largest_part(g if g is not None else f) for g, f in zip(areas["core_geometry"], areas.geometry)]
-    points = gpd.GeoSeries(anchors, crs=SOURCE_CRS).to_crs(METRIC_CRS).representative_point().to_crs(SOURCE_CRS)
-    labels = pd.DataFrame({"key": areas["published_as"].to_numpy(), "lon": points.x.round(5).to_numpy(),
-                           "lat": points.y.round(5).to_numpy()})
+    lon, lat = label_points(anchors)
+    labels = pd.DataFrame({"key": areas["published_as"].to_numpy(), "lon": lon, "lat": lat})
     return {"core": core, "others": {"type": "FeatureCollection", "features": others},
-            "hatch": hatch_lines(shared_geoms), "outline": (outline_lon, outline_lat), "labels": labels,
+            "hatch": hatch_lines(shared_geoms), "outline": border_coords(areas.geometry), "labels": labels,
             "areas": areas}
 
 
@@ -364,13 +355,20 @@ def jobcenter_map_view(tables: Tables, areas, stadtteile, jc_stichtag: date, gro
 
 def outline_coords(bezirke, keys) -> tuple[list, list]:
     """Return lon/lat lists (None-separated) of the borders of the given Bezirke, to mark a selection."""
+    return border_coords(bezirke[bezirke["bezirk_id"].isin(list(keys))]["geometry"])
+
+
+def border_coords(geometries) -> tuple[list, list]:
+    """Return lon/lat lists (None-separated) of the borders of ``geometries``, rounded as the boundaries are."""
     import shapely
+
+    from essen_dash.geo.boundaries import WEB_DECIMALS
 
     lon: list = []
     lat: list = []
-    for geom in bezirke[bezirke["bezirk_id"].isin(list(keys))].geometry:
+    for geom in geometries:
         for ring in shapely.get_parts(shapely.boundary(geom)):
             xs, ys = ring.xy
-            lon += [round(x, 5) for x in xs] + [None]
-            lat += [round(y, 5) for y in ys] + [None]
+            lon += [round(x, WEB_DECIMALS) for x in xs] + [None]
+            lat += [round(y, WEB_DECIMALS) for y in ys] + [None]
     return lon, lat

@@ -60,7 +60,7 @@ def city_line(x: float, text: str) -> dict:
 
 
 #: A profile bar ending less than this share of the axis before the city line (100) has its label written inside its
-#: end: outside, the label would run across the dashed line ("4,3 %" of Rumänien in Bezirk III, index 95).
+#: end: outside, the label would run across the dashed line ("4,3 %" of Rumänien in Bezirk III, index 96).
 LINE_CLEARANCE = 0.14
 
 

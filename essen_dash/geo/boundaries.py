@@ -45,6 +45,7 @@ BUILD_COMMAND = "essen-dash geometry --build"
 
 SOURCE_CRS = "EPSG:4326"  # the files declare none; their coordinates are longitude/latitude
 METRIC_CRS = "EPSG:25832"  # ETRS89 / UTM 32N, the official metric CRS of NRW
+WEB_DECIMALS = 5  # about 1 m; identical vertices round identically, so shared borders stay shared
 OFFICIAL_SOURCE = (
     "Die amtlichen Grenzen der Stadtbezirke und Stadtteile veröffentlicht die Stadt Essen "
     "(Amt für Geoinformation, Vermessung und Kataster) im Open-Data-Portal der Stadt Essen "

@@ -33,9 +33,10 @@ import shapely
 import shapely.geometry
 
 from essen_dash.geo.boundaries import (BUILD_COMMAND, FILES, METRIC_CRS, PREPARED_COLUMNS, PREPARED_FILES,
-                                       README_FILE, REPORT_FILE, SOURCE_CRS, Boundaries, GeometryFileError,
-                                       GeometryJoinError, GeometryNotFound, LevelReport, check_bezirk_ids, holds_raw,
-                                       prepared_set)
+                                       README_FILE, REPORT_FILE, SOURCE_CRS, WEB_DECIMALS, Boundaries,
+                                       GeometryFileError, GeometryJoinError, GeometryNotFound, LevelReport,
+                                       check_bezirk_ids, holds_raw, prepared_set)
+from essen_dash.geo.shapes import label_points
 from essen_dash.tables.schema import BEZIRK_IDS
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 GAP_WIDTH_M = 15.0
 #: About one screen pixel of a full-width city map: visually lossless, a fifth of the vertices.
 SIMPLIFY_TOLERANCE_M = 25.0
-WEB_DECIMALS = 5  # about 1 m; identical vertices round identically, so shared borders stay shared
 #: Bump when the preparation or the prepared files' layout changes, so old caches are not reused.
 PREPARATION_VERSION = 3
 LICENCE = "Datenlizenz Deutschland – Namensnennung 2.0 (dl-de/by-2-0), Namensnennung: Stadt Essen"
@@ -166,8 +166,8 @@ def to_web(gdf: gpd.GeoDataFrame, tolerance_m: float, gap_width_m: float) -> gpd
 
 def with_label_points(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Return ``gdf`` with the point each area's label is written at: inside the area, found in metres."""
-    points = gdf.to_crs(METRIC_CRS).representative_point().to_crs(SOURCE_CRS)
-    return gdf.assign(label_lon=points.x.round(WEB_DECIMALS), label_lat=points.y.round(WEB_DECIMALS))
+    lon, lat = label_points(gdf.geometry)
+    return gdf.assign(label_lon=lon, label_lat=lat)
 
 
 def geojson_bytes(gdf: gpd.GeoDataFrame) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from essen_dash.geo.boundaries import METRIC_CRS, SOURCE_CRS
+from essen_dash.geo.boundaries import METRIC_CRS, SOURCE_CRS, WEB_DECIMALS
 
 
 def jobcenter_areas(stadtteile: gpd.GeoDataFrame, crosswalk: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -39,6 +39,14 @@ def jobcenter_areas(stadtteile: gpd.GeoDataFrame, crosswalk: pd.DataFrame) -> gp
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=stadtteile.crs)
 
 
+def label_points(geometries) -> tuple[np.ndarray, np.ndarray]:
+    """Return longitude and latitude of a point inside each of ``geometries`` (lon/lat), found in metres (where a map
+    writes an area's name), rounded as the boundaries are."""
+    metric = gpd.GeoSeries(list(geometries), crs=SOURCE_CRS).to_crs(METRIC_CRS)
+    points = metric.representative_point().to_crs(SOURCE_CRS)
+    return points.x.round(WEB_DECIMALS).to_numpy(), points.y.round(WEB_DECIMALS).to_numpy()
+
+
 def hatch_lines(geometries, spacing_m: float = 220.0) -> tuple[list, list]:
     """Return lon/lat lists (None-separated) of diagonal hatching clipped to ``geometries``."""
     metric = gpd.GeoSeries(list(geometries), crs=SOURCE_CRS).to_crs(METRIC_CRS)
@@ -55,6 +63,6 @@ def hatch_lines(geometries, spacing_m: float = 220.0) -> tuple[list, list]:
     lat: list = []
     for line in back:
         xs, ys = line.xy
-        lon += [round(x, 5) for x in xs] + [None]
-        lat += [round(y, 5) for y in ys] + [None]
+        lon += [round(x, WEB_DECIMALS) for x in xs] + [None]
+        lat += [round(y, WEB_DECIMALS) for y in ys] + [None]
     return lon, lat
